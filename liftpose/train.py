@@ -1,0 +1,197 @@
+"""Train a Strided Transformer on Human3.6M with the paper's full-to-single loss.
+
+    python -m liftpose.train --data ../shared/data/h36m --frames 27 --out runs/h36m-27
+
+Windows of T frames are centred on every training frame (edges replicated) and gathered with
+one indexing operation per batch. Checkpoints (``OUT/last.pt``) resume exactly: the batch order,
+flips, noise and dropout of step ``s`` are drawn from generators seeded by ``(seed, s)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .camera import normalize_screen
+from .config import ModelConfig
+from .datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, load_h36m
+from .model import StridedTransformer
+from .skeleton import FLIP_PERMUTATION
+
+
+@dataclass
+class WindowPool:
+    """All sequences concatenated, each padded by ``radius`` replicated frames on both sides.
+
+    ``centres`` indexes the real frames; a window is ``centres[i] + arange(-radius, radius + 1)``.
+    """
+
+    inputs: torch.Tensor  # (F, J, 2) normalised 2D
+    targets: torch.Tensor  # (F, J, 3) root-relative metres
+    centres: torch.Tensor  # (N,) long
+    radius: int
+
+    @classmethod
+    def from_sequences(cls, seqs: list[Sequence], frames: int) -> "WindowPool":
+        r = frames // 2
+        xs, ys, cs, offset = [], [], [], 0
+        for s in seqs:
+            x = normalize_screen(s.keypoints_2d, s.width, s.height)
+            xs.append(np.pad(x, ((r, r), (0, 0), (0, 0)), mode="edge"))
+            ys.append(np.pad(s.poses_3d, ((r, r), (0, 0), (0, 0)), mode="edge"))
+            cs.append(np.arange(len(x)) + offset + r)
+            offset += len(x) + 2 * r
+        return cls(
+            torch.from_numpy(np.concatenate(xs)),
+            torch.from_numpy(np.concatenate(ys)),
+            torch.from_numpy(np.concatenate(cs)),
+            r,
+        )
+
+    def __len__(self) -> int:
+        return len(self.centres)
+
+    def gather(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Windows around ``centres[idx]``: inputs (B, T, J, 2), targets (B, T, J, 3)."""
+        w = self.centres[idx, None] + torch.arange(-self.radius, self.radius + 1)
+        return self.inputs[w], self.targets[w]
+
+
+def flip_poses(x: torch.Tensor) -> torch.Tensor:
+    """Mirror x and swap left/right joints of (..., J, C) normalised 2D or camera-frame 3D."""
+    x = x[..., FLIP_PERMUTATION, :].clone()
+    x[..., 0] *= -1
+    return x
+
+
+def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.vector_norm(pred - target, dim=-1).mean()
+
+
+def full_to_single_loss(model: StridedTransformer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """MPJPE of the VTE over all T frames + MPJPE of the STE on the centre frame (weights 1, 1)."""
+    centre, window = model(x)
+    y = y - y[..., :1, :]  # the official code zeroes the pelvis of the target
+    return mpjpe_loss(window.float(), y) + mpjpe_loss(centre.float(), y[:, model.cfg.frames // 2])
+
+
+def _step_generator(seed: int, step: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+
+
+def batch_indices(n: int, batch: int, seed: int, step: int, steps_per_epoch: int) -> torch.Tensor:
+    """Indices of step ``step``: a fresh permutation of all ``n`` windows per epoch."""
+    epoch, k = divmod(step, steps_per_epoch)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 7919 * epoch))
+    return perm[k * batch : (k + 1) * batch]
+
+
+@torch.no_grad()
+def quick_eval(model: StridedTransformer, pool: WindowPool, n: int = 4096, batch: int = 1024) -> float:
+    """Protocol-1 MPJPE (mm) of the STE on ``n`` evenly spaced test windows (a training monitor)."""
+    model.eval()
+    idx = torch.linspace(0, len(pool) - 1, n).long()
+    errs = []
+    for i in range(0, n, batch):
+        x, y = pool.gather(idx[i : i + batch])
+        centre, _ = model(x)
+        errs.append(torch.linalg.vector_norm(centre - y[:, pool.radius], dim=-1).mean(-1))
+    model.train()
+    return float(torch.cat(errs).mean()) * 1000
+
+
+def train(args: argparse.Namespace) -> Path:
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = ModelConfig.for_frames(args.frames)
+    model = StridedTransformer(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, amsgrad=True)
+
+    seqs = load_h36m(args.data, tuple(args.subjects), args.input)
+    pool = WindowPool.from_sequences(seqs, cfg.frames)
+    val = WindowPool.from_sequences(load_h36m(args.data, TEST_SUBJECTS, args.input), cfg.frames)
+    steps_per_epoch = args.epoch_samples // args.batch if args.epoch_samples else len(pool) // args.batch
+    noise = args.noise_px * 2 / 1000.0  # pixels -> normalised units of a 1000-px-wide image
+
+    step = 0
+    ckpt = out / "last.pt"
+    if args.resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        print(f"resumed from {ckpt} at step {step}", flush=True)
+
+    model.train()
+    t0, losses = time.time(), []
+    while step < args.steps:
+        lr = args.lr * args.lr_decay ** (step // steps_per_epoch)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        gen = _step_generator(args.seed, step)
+        torch.manual_seed(args.seed * 1_000_003 + step)  # dropout
+        x, y = pool.gather(batch_indices(len(pool), args.batch, args.seed, step, steps_per_epoch))
+        flip = torch.rand(len(x), generator=gen) < 0.5
+        x[flip], y[flip] = flip_poses(x[flip]), flip_poses(y[flip])
+        if noise > 0:
+            x = x + noise * torch.randn(x.shape, generator=gen)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            loss = full_to_single_loss(model, x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        step += 1
+        if step % args.log_every == 0 or step == args.steps:
+            rate = args.log_every * args.batch / (time.time() - t0)
+            print(f"step {step} epoch {step / steps_per_epoch:.2f} lr {lr:.2e} "
+                  f"loss {np.mean(losses):.5f} ({rate:.0f} samples/s)", flush=True)  # fmt: skip
+            t0, losses = time.time(), []
+        if step % args.save_every == 0 or step == args.steps:
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                        "config": cfg.to_dict()}, ckpt)  # fmt: skip
+            if args.eval_every and (step % args.eval_every == 0 or step == args.steps):
+                print(f"step {step} val MPJPE (STE, {args.input} 2D, 4096 windows of S9+S11): "
+                      f"{quick_eval(model, val):.1f} mm", flush=True)  # fmt: skip
+    from .weights import save_pretrained
+
+    save_pretrained(model, out)
+    return out
+
+
+def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    p = p or argparse.ArgumentParser(prog="liftpose train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="Human3.6M folder (poses_3d_world.npz, cameras.json, ...)")
+    p.add_argument("--out", required=True, help="output folder: last.pt, model.safetensors, config.json")
+    p.add_argument("--frames", type=int, default=27)
+    p.add_argument("--input", choices=("gt", "sh"), default="gt", help="2D input: projected ground truth or Stacked Hourglass")
+    p.add_argument("--noise-px", type=float, default=0.0, help="Gaussian noise std on 2D inputs, pixels of a 1000-px image")
+    p.add_argument("--subjects", nargs="+", default=list(TRAIN_SUBJECTS))
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--steps", type=int, default=10_000)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr-decay", type=float, default=0.95, help="multiplied into the lr once per epoch")
+    p.add_argument("--epoch-samples", type=int, default=0, help="samples per 'epoch' for the lr decay (0: the whole set)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast on CPUs with AVX512-BF16 and on GPUs)")
+    p.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--eval-every", type=int, default=500, help="quick S9+S11 check at these steps (0: never)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    train(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    if not REFERENCE.exists():
+        pytest.fail(f"reference fixtures missing: expected {REFERENCE} (the shared/ folder beside the repo)")
+    return REFERENCE
