@@ -1,111 +1,121 @@
-"""Convert an official StridedTransformer-Pose3D checkpoint to liftpose's safetensors layout."""
+"""Convert an official StridedTransformer-Pose3D checkpoint (a plain ``state_dict`` .pth) into
+liftpose's ``model.safetensors`` + ``config.json`` (written by :func:`liftpose.weights.save_pretrained`).
+
+Key mapping: the official q/k/v projections (``self_attn.linears.0-2``) are concatenated into
+one ``attn.qkv``, the per-layer STE positional embeddings ``pos_embedding_1..n`` are stacked into
+``ste_pos``, 1x1 convolutions become linear weights, and the final encoder norms (which the
+official forward pass never applies) and the BatchNorm step counters are dropped.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
 from .config import ModelConfig
+from .model import StridedTransformer
+from .weights import WeightsError, describe_keys, save_pretrained, state_dict_problems
 
-#: Official keys that the official forward pass never uses (final encoder norms, BN counters).
-_UNUSED = ("Transformer.model.norm.", "Transformer_reduce.model.norm.", "num_batches_tracked")
-
-
-class CheckpointError(ValueError):
-    """An official checkpoint that does not match the expected layout."""
-
-
-def _layer_map(off: str, ours: str, strided: bool) -> dict[str, str]:
-    m = {
-        f"{off}.sublayer.0.norm.a_2": f"{ours}.norm1.weight",
-        f"{off}.sublayer.0.norm.b_2": f"{ours}.norm1.bias",
-        f"{off}.sublayer.1.norm.a_2": f"{ours}.norm2.weight",
-        f"{off}.sublayer.1.norm.b_2": f"{ours}.norm2.bias",
-        f"{off}.self_attn.linears.3.weight": f"{ours}.attn.proj.weight",
-        f"{off}.self_attn.linears.3.bias": f"{ours}.attn.proj.bias",
-        f"{off}.feed_forward.w_1.weight": f"{ours}.ffn.fc1.weight",
-        f"{off}.feed_forward.w_1.bias": f"{ours}.ffn.fc1.bias",
-        f"{off}.feed_forward.w_2.weight": f"{ours}.ffn.{'conv' if strided else 'fc2'}.weight",
-        f"{off}.feed_forward.w_2.bias": f"{ours}.ffn.{'conv' if strided else 'fc2'}.bias",
-    }
-    return m
+#: Official keys that the official forward pass never uses: accepted and dropped.
+_UNUSED_PREFIXES = ("Transformer.model.norm.", "Transformer_reduce.model.norm.")
+_UNUSED_SUFFIX = "num_batches_tracked"
 
 
-def _head_map(off: str, ours: str) -> dict[str, str]:
-    m = {f"{off}.0.{p}": f"{ours}.norm.{p}" for p in ("weight", "bias", "running_mean", "running_var")}
-    m.update({f"{off}.1.weight": f"{ours}.linear.weight", f"{off}.1.bias": f"{ours}.linear.bias"})
-    return m
+class CheckpointError(WeightsError):
+    """An official checkpoint that cannot be read or does not match the official layout."""
 
 
-def official_to_liftpose(state: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[str, torch.Tensor]:
-    """Map an official ``state_dict`` onto liftpose's parameter names.
-
-    Raises :class:`CheckpointError` naming every missing, unexpected or mis-shaped key.
-    """
-    from .model import StridedTransformer
-
-    state = {k.removeprefix("module."): v for k, v in state.items()}
-    simple = {
-        "encoder.0.weight": "embed.weight",
-        "encoder.0.bias": "embed.bias",
-        **{f"encoder.1.{p}": f"embed_norm.{p}" for p in ("weight", "bias", "running_mean", "running_var")},
-        **_head_map("fcn_1", "vte_head"),
-        **_head_map("fcn", "ste_head"),
-    }
-    qkv: dict[str, tuple[str, str]] = {}
-    for i in range(cfg.vte_layers):
-        simple.update(_layer_map(f"Transformer.model.layers.{i}", f"vte.{i}", strided=False))
-        qkv[f"vte.{i}.attn.qkv"] = (f"Transformer.model.layers.{i}.self_attn.linears", f"vte.{i}")
-    for i in range(cfg.ste_layers):
-        simple.update(_layer_map(f"Transformer_reduce.model.layers.{i}", f"ste.{i}", strided=True))
-        qkv[f"ste.{i}.attn.qkv"] = (f"Transformer_reduce.model.layers.{i}.self_attn.linears", f"ste.{i}")
-
-    expected = set(simple) | {"Transformer.pos_embedding"}
-    expected |= {f"Transformer_reduce.model.pos_embedding_{i + 1}" for i in range(cfg.ste_layers)}
-    expected |= {f"{off}.{j}.{p}" for off, _ in qkv.values() for j in range(3) for p in ("weight", "bias")}
-    present = {k for k in state if not any(u in k for u in _UNUSED)}
-    missing, unexpected = sorted(expected - present), sorted(present - expected)
-    if missing or unexpected:
+def read_official(checkpoint: str | Path) -> dict[str, torch.Tensor]:
+    """The state_dict of an official ``.pth`` (loaded with ``weights_only=True``), without any ``module.`` prefix."""
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # unpickling arbitrary bytes fails with many exception types
         raise CheckpointError(
-            "checkpoint does not match the official Strided Transformer layout for "
-            f"frames={cfg.frames}, strides={cfg.strides}: missing keys {missing[:8]}"
-            f"{' ...' if len(missing) > 8 else ''}, unexpected keys {unexpected[:8]}"
-            f"{' ...' if len(unexpected) > 8 else ''}"
-        )
-
-    out = {ours: state[off] for off, ours in simple.items()}
-    for ours, (off, _) in qkv.items():
-        out[f"{ours}.weight"] = torch.cat([state[f"{off}.{j}.weight"] for j in range(3)])
-        out[f"{ours}.bias"] = torch.cat([state[f"{off}.{j}.bias"] for j in range(3)])
-    out["vte_pos"] = state["Transformer.pos_embedding"]
-    out["ste_pos"] = torch.cat(
-        [state[f"Transformer_reduce.model.pos_embedding_{i + 1}"] for i in range(cfg.ste_layers)]
-    )
-
-    reference = StridedTransformer(cfg).state_dict()
-    wrong = []
-    for name, ref in reference.items():
-        if name.endswith("num_batches_tracked"):
-            continue
-        t = out[name]
-        if t.dim() == 3 and ref.dim() == 2 and t.shape[-1] == 1:  # 1x1 Conv1d -> Linear
-            t = t[..., 0]
-        if tuple(t.shape) != tuple(ref.shape):
-            wrong.append(f"{name}: {tuple(t.shape)} (expected {tuple(ref.shape)})")
-        out[name] = t.float().contiguous()
-    if wrong:
-        raise CheckpointError(f"mis-shaped tensors for frames={cfg.frames}, strides={cfg.strides}: {wrong}")
-    return out
+            f"cannot read {checkpoint} as a PyTorch checkpoint ({type(e).__name__}: {e}); pass an official .pth state_dict"
+        ) from e
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{checkpoint} holds a {type(state).__name__}, not a state_dict of tensors; pass an official .pth state_dict")
+    return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def infer_frames(state: dict[str, torch.Tensor]) -> int:
-    """Receptive field T of an official checkpoint, read from its positional embedding."""
-    for key in ("Transformer.pos_embedding", "module.Transformer.pos_embedding"):
-        if key in state:
-            return int(state[key].shape[1])
-    raise CheckpointError("no 'Transformer.pos_embedding' key: this is not an official Strided Transformer checkpoint")
+    """Receptive field T of an official state_dict (as returned by :func:`read_official`), read from
+    its positional embedding (1, T, 256)."""
+    if "Transformer.pos_embedding" in state:
+        return int(state["Transformer.pos_embedding"].shape[1])
+    if any(k.startswith("post_refine.") for k in state):
+        raise CheckpointError(
+            "this is the official optional refine module (post_refine.* keys), not the lifting network, and liftpose "
+            "has no refine stage; convert the Strided Transformer checkpoint (Transformer.* keys) instead"
+        )
+    if "vte_pos" in state:
+        raise CheckpointError("this state_dict is already in liftpose's layout; load it with liftpose.weights.load_model instead")
+    raise CheckpointError(
+        "no 'Transformer.pos_embedding' key, so this is not an official Strided Transformer checkpoint; "
+        "pass the lifting network's state_dict"
+    )
+
+
+def _official_names(cfg: ModelConfig) -> dict[str, tuple[str, ...]]:
+    """liftpose key -> the official keys it is made of (several are concatenated along dim 0)."""
+    names: dict[str, tuple[str, ...]] = {
+        "embed.weight": ("encoder.0.weight",),
+        "embed.bias": ("encoder.0.bias",),
+        "vte_pos": ("Transformer.pos_embedding",),
+        "ste_pos": tuple(f"Transformer_reduce.model.pos_embedding_{i + 1}" for i in range(cfg.ste_layers)),
+    }
+    for off, ours in (("encoder.1", "embed_norm"), ("fcn_1.0", "vte_head.norm"), ("fcn.0", "ste_head.norm")):
+        names.update({f"{ours}.{p}": (f"{off}.{p}",) for p in ("weight", "bias", "running_mean", "running_var")})
+    for off, ours in (("fcn_1.1", "vte_head.linear"), ("fcn.1", "ste_head.linear")):
+        names.update({f"{ours}.{p}": (f"{off}.{p}",) for p in ("weight", "bias")})
+    encoders = (("Transformer", "vte", cfg.vte_layers, "fc2"), ("Transformer_reduce", "ste", cfg.ste_layers, "conv"))
+    for encoder, ours, n_layers, second in encoders:
+        for i in range(n_layers):
+            off, me = f"{encoder}.model.layers.{i}", f"{ours}.{i}"
+            for s in (0, 1):
+                names[f"{me}.norm{s + 1}.weight"] = (f"{off}.sublayer.{s}.norm.a_2",)
+                names[f"{me}.norm{s + 1}.bias"] = (f"{off}.sublayer.{s}.norm.b_2",)
+            for p in ("weight", "bias"):
+                names[f"{me}.attn.qkv.{p}"] = tuple(f"{off}.self_attn.linears.{j}.{p}" for j in range(3))
+                names[f"{me}.attn.proj.{p}"] = (f"{off}.self_attn.linears.3.{p}",)
+                names[f"{me}.ffn.fc1.{p}"] = (f"{off}.feed_forward.w_1.{p}",)
+                names[f"{me}.ffn.{second}.{p}"] = (f"{off}.feed_forward.w_2.{p}",)
+    return names
+
+
+def official_model(state: dict[str, torch.Tensor], cfg: ModelConfig) -> StridedTransformer:
+    """A :class:`StridedTransformer` (eval mode) holding the weights of an official state_dict
+    (as returned by :func:`read_official`).
+
+    Raises :class:`CheckpointError` naming every missing, unexpected or mis-shaped key.
+    """
+    names = _official_names(cfg)
+    expected = {k for keys in names.values() for k in keys}
+    present = {k for k in state if not k.startswith(_UNUSED_PREFIXES) and not k.endswith(_UNUSED_SUFFIX)}
+    missing, unexpected = sorted(expected - present), sorted(present - expected)
+    layout = f"the official Strided Transformer layout for frames={cfg.frames}, strides={cfg.strides}"
+    if missing or unexpected:
+        raise CheckpointError(
+            f"checkpoint does not match {layout}: {describe_keys({'missing keys': missing, 'unexpected keys': unexpected})}; "
+            "check the strides or pass an unmodified official checkpoint"
+        )
+
+    model = StridedTransformer(cfg)
+    want = model.state_dict()
+    tensors = {}
+    for ours, keys in names.items():
+        t = torch.cat([state[k] for k in keys]) if len(keys) > 1 else state[keys[0]]
+        if t.dim() == 3 and want[ours].dim() == 2 and t.shape[-1] == 1:  # 1x1 Conv1d -> Linear
+            t = t[..., 0]
+        tensors[ours] = t
+    problems = state_dict_problems(model, tensors, origin={ours: ", ".join(keys) for ours, keys in names.items()})
+    if problems:
+        raise CheckpointError(f"checkpoint does not match {layout}: {problems}; pass an unmodified official checkpoint")
+    model.load_state_dict(tensors, strict=False)  # only num_batches_tracked is not loaded
+    return model.eval()
 
 
 def convert_official(
@@ -116,21 +126,14 @@ def convert_official(
 ) -> Path:
     """Convert an official ``.pth`` state_dict into ``out_dir/model.safetensors`` + ``config.json``.
 
-    ``frames`` defaults to the length of the positional embedding, ``strides`` to
-    :data:`liftpose.config.DEFAULT_STRIDES`. Returns ``out_dir``.
+    ``frames`` (optional) must equal the length of the checkpoint's positional embedding;
+    ``strides`` defaults to :data:`liftpose.config.DEFAULT_STRIDES`. Returns ``out_dir``.
     """
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{checkpoint} holds a {type(state).__name__}, not a state_dict")
-    t_ckpt = infer_frames(state)
-    if frames is not None and frames != t_ckpt:
-        raise CheckpointError(f"--frames {frames} given, but the checkpoint's positional embedding has {t_ckpt} frames")
-    cfg = ModelConfig.for_frames(t_ckpt, strides)
-    tensors = official_to_liftpose(state, cfg)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt", "source": Path(checkpoint).name})
-    cfg.save(out / "config.json")
-    return out
+    state = read_official(checkpoint)
+    t = infer_frames(state)
+    if frames is not None and frames != t:
+        raise CheckpointError(
+            f"frames={frames} was requested but the checkpoint's positional embedding has {t} frames; pass {t} or omit it"
+        )
+    model = official_model(state, ModelConfig.for_frames(t, strides))
+    return save_pretrained(model, out_dir, metadata={"source": Path(checkpoint).name})
