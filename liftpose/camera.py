@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+import torch
+
+ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,12 @@ class Camera:
         return (self.f * xy + self.c).astype(x_cam.dtype)
 
 
-def normalize_screen(uv: np.ndarray, width: float, height: float) -> np.ndarray:
+def normalize_screen(uv: ArrayT, width: float, height: float) -> ArrayT:
     """Pixels (..., 2) -> model input: ``uv / width * 2 - [1, height / width]``.
 
     x spans [-1, 1]; y keeps the aspect ratio (the VideoPose3D / official convention).
+    ``uv`` may be a numpy array or a torch tensor; the result has the same type, dtype and device.
     """
-    return uv / width * 2 - np.array([1, height / width], dtype=uv.dtype)
+    offset = [1, height / width]
+    offset = uv.new_tensor(offset) if isinstance(uv, torch.Tensor) else np.array(offset, dtype=uv.dtype)
+    return uv / width * 2 - offset

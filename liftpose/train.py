@@ -4,15 +4,17 @@
 
 Windows of T frames are centred on every training frame (edges replicated) and gathered with
 one indexing operation per batch. Checkpoints (``OUT/last.pt``) resume exactly: the batch order,
-flips, noise and dropout of step ``s`` are drawn from generators seeded by ``(seed, s)``.
+flips, noise and dropout of step ``s`` are drawn from generators seeded by ``(seed, s)``, so a
+run resumed from step ``s`` computes the same losses and weights as one never interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import functools
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ import torch
 
 from .camera import normalize_screen
 from .config import ModelConfig
-from .datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, load_h36m
+from .datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, available_subjects, load_h36m
 from .model import StridedTransformer
 from .skeleton import FLIP_PERMUTATION
 
@@ -85,28 +87,54 @@ def _step_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + step)
 
 
+@functools.lru_cache(maxsize=1)
+def _epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed + 7919 * epoch))
+
+
 def batch_indices(n: int, batch: int, seed: int, step: int, steps_per_epoch: int) -> torch.Tensor:
-    """Indices of step ``step``: a fresh permutation of all ``n`` windows per epoch."""
+    """Indices of step ``step``: consecutive slices of a fresh permutation of all ``n`` windows per
+    epoch, wrapping around when an epoch asks for more than ``n`` samples."""
     epoch, k = divmod(step, steps_per_epoch)
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 7919 * epoch))
-    return perm[k * batch : (k + 1) * batch]
+    return _epoch_permutation(n, seed, epoch)[(k * batch + torch.arange(batch)) % n]
 
 
 @torch.no_grad()
 def quick_eval(model: StridedTransformer, pool: WindowPool, n: int = 4096, batch: int = 1024) -> float:
-    """Protocol-1 MPJPE (mm) of the STE on ``n`` evenly spaced test windows (a training monitor)."""
+    """Protocol-1 MPJPE (mm, pelvis subtracted) of the STE on ``n`` evenly spaced test windows
+    (at most all of them): a training monitor."""
     model.eval()
+    n = min(n, len(pool))
     idx = torch.linspace(0, len(pool) - 1, n).long()
     errs = []
     for i in range(0, n, batch):
         x, y = pool.gather(idx[i : i + batch])
         centre, _ = model(x)
+        centre = centre - centre[:, :1]
         errs.append(torch.linalg.vector_norm(centre - y[:, pool.radius], dim=-1).mean(-1))
     model.train()
     return float(torch.cat(errs).mean()) * 1000
 
 
-def train(args: argparse.Namespace) -> Path:
+@dataclass
+class TrainResult:
+    """What :func:`train` did: the output folder, the step it ended at and the loss of every step
+    it ran (``losses[i]`` belongs to step ``first_step + i + 1``)."""
+
+    out: Path
+    step: int
+    first_step: int
+    losses: list[float] = field(default_factory=list)
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    """Write to a temporary file and rename, so an interrupted save never leaves a broken checkpoint."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(args: argparse.Namespace) -> TrainResult:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,20 +144,30 @@ def train(args: argparse.Namespace) -> Path:
 
     seqs = load_h36m(args.data, tuple(args.subjects), args.input)
     pool = WindowPool.from_sequences(seqs, cfg.frames)
-    val = WindowPool.from_sequences(load_h36m(args.data, TEST_SUBJECTS, args.input), cfg.frames)
-    steps_per_epoch = args.epoch_samples // args.batch if args.epoch_samples else len(pool) // args.batch
+    val = None
+    if args.eval_every:
+        val_subjects = tuple(s for s in TEST_SUBJECTS if s in available_subjects(args.data))
+        if val_subjects:
+            val = WindowPool.from_sequences(load_h36m(args.data, val_subjects, args.input), cfg.frames)
+        else:
+            print(f"no {'/'.join(TEST_SUBJECTS)} in {args.data}: no validation", flush=True)
+    samples = args.epoch_samples or len(pool)
+    steps_per_epoch = max(1, samples // args.batch)
     noise = args.noise_px * 2 / 1000.0  # pixels -> normalised units of a 1000-px-wide image
 
     step = 0
     ckpt = out / "last.pt"
     if args.resume and ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        if state["config"] != cfg.to_dict():
+            raise ValueError(f"{ckpt} was trained with {state['config']}, not {cfg.to_dict()}: resume with the same --frames")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step = int(state["step"])
         print(f"resumed from {ckpt} at step {step}", flush=True)
 
     model.train()
+    result = TrainResult(out, step, step)
     t0, losses = time.time(), []
     while step < args.steps:
         lr = args.lr * args.lr_decay ** (step // steps_per_epoch)
@@ -148,22 +186,24 @@ def train(args: argparse.Namespace) -> Path:
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        result.losses.append(losses[-1])
         step += 1
         if step % args.log_every == 0 or step == args.steps:
-            rate = args.log_every * args.batch / (time.time() - t0)
+            rate = len(losses) * args.batch / (time.time() - t0)
             print(f"step {step} epoch {step / steps_per_epoch:.2f} lr {lr:.2e} "
                   f"loss {np.mean(losses):.5f} ({rate:.0f} samples/s)", flush=True)  # fmt: skip
             t0, losses = time.time(), []
         if step % args.save_every == 0 or step == args.steps:
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                        "config": cfg.to_dict()}, ckpt)  # fmt: skip
-            if args.eval_every and (step % args.eval_every == 0 or step == args.steps):
-                print(f"step {step} val MPJPE (STE, {args.input} 2D, 4096 windows of S9+S11): "
-                      f"{quick_eval(model, val):.1f} mm", flush=True)  # fmt: skip
+            _save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                                    "config": cfg.to_dict()})  # fmt: skip
+        if val is not None and (step % args.eval_every == 0 or step == args.steps):
+            print(f"step {step} val MPJPE (STE, {args.input} 2D, {min(4096, len(val))} windows of {'+'.join(val_subjects)}): "
+                  f"{quick_eval(model, val):.1f} mm", flush=True)  # fmt: skip
     from .weights import save_pretrained
 
     save_pretrained(model, out)
-    return out
+    result.step = step
+    return result
 
 
 def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
