@@ -139,6 +139,7 @@ def train(args: argparse.Namespace) -> TrainResult:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = ModelConfig.for_frames(args.frames)
+    torch.manual_seed(args.seed)  # the initial weights
     model = StridedTransformer(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, amsgrad=True)
 
