@@ -1,0 +1,53 @@
+"""Bone lengths of lifted poses, and how constant they stay over time (a plausibility check).
+
+A real person's bones do not change length, so on a video without ground truth the spread of each
+limb bone over time tells how steady the lifted skeleton is: ``bone_length_cv`` gives the
+coefficient of variation (standard deviation / mean) per bone, 0 for a rigid skeleton.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._array import Array
+from .skeleton import JOINT_NAMES
+
+#: The limb bones of the arms and legs, both sides: name -> (joint, joint) in the Human3.6M order.
+LIMB_BONES: dict[str, tuple[int, int]] = {
+    f"{a}-{b}": (JOINT_NAMES.index(a), JOINT_NAMES.index(b))
+    for a, b in (
+        ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+        ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+        ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+        ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+    )
+}  # fmt: skip
+
+
+def _numpy(poses: Array) -> np.ndarray:
+    return np.asarray(poses.detach().cpu() if hasattr(poses, "detach") else poses, dtype=np.float64)
+
+
+def bone_lengths(poses: Array, bones: dict[str, tuple[int, int]] | None = None) -> np.ndarray:
+    """Poses (..., J, 3) -> lengths (..., B) of ``bones`` (default ``LIMB_BONES``), units of the input."""
+    p = _numpy(poses)
+    pairs = np.array(list((LIMB_BONES if bones is None else bones).values()))
+    if p.ndim < 2 or p.shape[-1] != 3 or pairs.max() >= p.shape[-2]:
+        raise ValueError(f"poses must be (..., J, 3) with the bones' joints, got shape {p.shape}")
+    return np.linalg.norm(p[..., pairs[:, 0], :] - p[..., pairs[:, 1], :], axis=-1)
+
+
+def bone_length_cv(poses: Array, bones: dict[str, tuple[int, int]] | None = None) -> dict[str, float]:
+    """Coefficient of variation over time (std / mean) of each bone's length in a sequence (T, J, 3).
+
+    ``bones`` defaults to ``LIMB_BONES`` (hip-knee, knee-ankle, shoulder-elbow, elbow-wrist, both
+    sides). Returns ``{bone name: cv}``, unitless; a bone of mean length 0 gives ``inf``.
+    """
+    bones = LIMB_BONES if bones is None else bones
+    p = _numpy(poses)
+    if p.ndim != 3:
+        raise ValueError(f"bone_length_cv takes one sequence (T, J, 3), got shape {p.shape}")
+    lengths = bone_lengths(p, bones)
+    mean = lengths.mean(0)
+    cv = np.divide(lengths.std(0), mean, out=np.full_like(mean, np.inf), where=mean > 0)
+    return dict(zip(bones, cv.tolist()))

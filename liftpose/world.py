@@ -1,0 +1,146 @@
+"""Output frames: from the model's camera-frame, root-relative poses to an upright world frame.
+
+What the model cannot know, from 2D keypoints of one uncalibrated view:
+
+- **Global translation.** Predictions are relative to the pelvis (joint 0 sits at the origin); where
+  the person is in the room, and how far from the camera, is not estimated.
+- **Absolute scale.** Poses come out at the size of an average Human3.6M subject (an ankle-to-head
+  joint chain of about 1.6-1.7 m, see ``body_height``). A child or a tall adult gets the same size: use ``scale_to_height``
+  if you know the person's height.
+- **The camera's orientation.** Camera frame: x right, y down, z forward (into the scene). Which way
+  is "up" in the world depends on how the camera was held; ``camera_to_world`` takes it as an
+  assumption (``DEMO_ROTATION``, ``LEVEL_CAMERA`` or your own rotation), it does not measure it.
+
+``to_world`` chains the steps the official StridedTransformer demo (``demo/vis.py``) applies before
+plotting: ``camera_to_world(pose, R=rot, t=0)`` with ``DEMO_ROTATION``, then shifting the vertical
+axis so that the lowest joint is at 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ._array import Array, as_float, namespace, vector_norm
+from .skeleton import ROOT
+
+#: Unit quaternion (w, x, y, z) used by the official StridedTransformer demo (``demo/vis.py``:
+#: ``rot = [0.1407056450843811, -0.1500701755285263, -0.755240797996521, 0.6223280429840088]``, applied
+#: with VideoPose3D's ``camera_to_world``/``qrot`` from ``common/camera.py``). It is the camera-to-world
+#: rotation of Human3.6M camera 54138969 (subject S1): world z up, a camera pitched about 10.7 degrees
+#: down and rolled about 1.5 degrees.
+DEMO_ROTATION = np.array([0.1407056450843811, -0.1500701755285263, -0.755240797996521, 0.6223280429840088])
+
+#: Camera-to-world rotation (3, 3) for a level camera (optical axis horizontal, no roll): world
+#: x = camera x (right), world y = camera z (forward), world z = -camera y (up).
+LEVEL_CAMERA = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+
+def quaternion_to_matrix(q: Array) -> np.ndarray:
+    """Unit quaternion (w, x, y, z) -> (3, 3) rotation matrix ``R`` with ``R @ v == qrot(q, v)``.
+
+    ``q`` is normalised first (the demo's float32 constant is not exactly unit length).
+    """
+    w, x, y, z = np.asarray(q, dtype=np.float64) / np.linalg.norm(np.asarray(q, dtype=np.float64))
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def _rotation_matrix(rotation: Array) -> np.ndarray:
+    r = np.asarray(rotation.detach().cpu() if isinstance(rotation, torch.Tensor) else rotation, dtype=np.float64)
+    if r.shape == (4,):
+        return quaternion_to_matrix(r)
+    if r.shape == (3, 3):
+        if not np.allclose(r @ r.T, np.eye(3), atol=1e-5) or np.linalg.det(r) < 0:
+            raise ValueError("rotation matrix must be orthonormal with determinant +1")
+        return r
+    raise ValueError(f"rotation must be a quaternion (w, x, y, z) or a (3, 3) matrix, got shape {r.shape}")
+
+
+def _like(values: np.ndarray, x: Array) -> Array:
+    if isinstance(x, torch.Tensor):
+        return torch.as_tensor(values, dtype=x.dtype, device=x.device)
+    return values.astype(x.dtype)
+
+
+def camera_to_world(poses: Array, rotation: Array = DEMO_ROTATION, translation: Array | float = 0.0) -> Array:
+    """Camera-frame poses (..., J, 3) -> world frame: ``R @ x + translation`` for every joint.
+
+    ``rotation`` is a quaternion (w, x, y, z) or a (3, 3) camera-to-world matrix (for a calibrated
+    camera in the Human3.6M convention of ``liftpose.camera.Camera``, that is ``camera.R``).
+    Same as VideoPose3D's ``camera_to_world(X, R, t)``.
+    """
+    poses = as_float(poses)
+    r = _like(_rotation_matrix(rotation), poses)
+    return poses @ r.T + translation
+
+
+def root_relative(poses: Array) -> Array:
+    """Subtract the pelvis (joint 0) of each pose: (..., J, 3) -> (..., J, 3)."""
+    poses = as_float(poses)
+    return poses - poses[..., ROOT : ROOT + 1, :]
+
+
+def place_on_ground(poses: Array, up_axis: int = 2, per_frame: bool = True) -> Array:
+    """Shift poses along ``up_axis`` so the lowest joint is at 0 (the demo's ``z -= min(z)``).
+
+    ``per_frame=True`` (the demo) grounds every pose (..., J, 3) separately, so feet always touch the
+    floor; ``False`` uses one shift for the whole sequence (..., T, J, 3), so jumps stay visible.
+    """
+    poses = as_float(poses)
+    xp = namespace(poses)
+    low = xp.amin(poses[..., up_axis], axis=-1 if per_frame else (-2, -1), keepdims=True)
+    up = _like(np.eye(3)[up_axis], poses)
+    return poses - low[..., None] * up
+
+
+def body_height(poses: Array) -> Array:
+    """Skeleton height (..., T, 17, 3) -> (...): median over frames of the joint-chain length
+    ankle-knee-hip (mean of both legs) + pelvis-spine-thorax-neck/nose-head.
+
+    Not a standing height: on Human3.6M (S1-S11, Walking) it is within 5% of the height of the head
+    joint above the floor (95th percentile over frames). Units of the input.
+    """
+    poses = as_float(poses)
+    xp = namespace(poses)
+    if poses.ndim < 3:
+        raise ValueError(f"poses must be (..., T, 17, 3), got {tuple(poses.shape)}")
+
+    def bone(a: int, b: int) -> Array:
+        return vector_norm(poses[..., a, :] - poses[..., b, :])
+
+    legs = (bone(1, 2) + bone(2, 3) + bone(4, 5) + bone(5, 6)) / 2
+    chain = legs + bone(0, 7) + bone(7, 8) + bone(8, 9) + bone(9, 10)
+    return xp.quantile(chain, 0.5, axis=-1)
+
+
+def scale_to_height(poses: Array, height: float) -> Array:
+    """Scale each sequence (..., T, 17, 3) about the origin so that ``body_height`` equals ``height``."""
+    poses = as_float(poses)
+    return poses * (height / body_height(poses))[..., None, None, None]
+
+
+def to_world(
+    poses: Array,
+    rotation: Array = DEMO_ROTATION,
+    *,
+    height: float | None = None,
+    ground: bool = True,
+    per_frame: bool = True,
+) -> Array:
+    """Root-relative camera-frame poses (..., T, 17, 3) -> upright world frame, z up.
+
+    Subtracts the pelvis, optionally scales to ``height`` (``scale_to_height``), rotates with
+    ``camera_to_world(rotation)``, then (``ground=True``) puts the lowest joint at z = 0
+    (``place_on_ground``); with ``ground=False`` the pelvis stays at the origin.
+    """
+    poses = root_relative(poses)
+    if height is not None:
+        poses = scale_to_height(poses, height)
+    poses = camera_to_world(poses, rotation)
+    return place_on_ground(poses, 2, per_frame) if ground else poses
