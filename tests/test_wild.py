@@ -1,0 +1,50 @@
+"""Plausibility on real detector output (../shared/data/wild, no 3D ground truth): a real person's
+limb bones keep their length, so the lifted bone lengths must barely vary over a video.
+
+Lifts every wild sequence with the named model "h36m-27" (skipped until the manifest marks it
+available); set LIFTPOSE_WILD_MODEL to a model name or weights folder to check other weights.
+Run with ``pytest -m "data and slow" tests/test_wild.py -s`` to see the worst bone per sequence.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import DATA
+
+from liftpose import Lifter
+from liftpose.bones import bone_length_cv
+from liftpose.formats import load_keypoints
+from liftpose.weights import load_manifest
+
+WILD = DATA / "wild"
+MODEL = os.environ.get("LIFTPOSE_WILD_MODEL", "h36m-27")
+MAX_CV = 0.25
+SEQUENCES = [e["file"] for e in json.loads((WILD / "index.json").read_text())] if (WILD / "index.json").exists() else []
+
+pytestmark = [pytest.mark.data, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def lifter() -> Lifter:
+    manifest = load_manifest()
+    if MODEL in manifest and manifest[MODEL].status != "available":
+        pytest.skip(f"model {MODEL!r} is not available yet (manifest status {manifest[MODEL].status!r}); "
+                    "set LIFTPOSE_WILD_MODEL to a weights folder to run this check")  # fmt: skip
+    return Lifter.from_pretrained(MODEL, device="cpu")
+
+
+@pytest.mark.parametrize(
+    "name", SEQUENCES or [pytest.param(None, marks=pytest.mark.skip(reason=f"no {WILD}/index.json"))]
+)
+def test_limb_bone_lengths_are_steady(lifter, name):
+    data = load_keypoints(WILD / name)
+    poses = lifter.predict(data.keypoints, data.image_size, layout="coco17")
+    assert poses.shape == (len(data.keypoints), 17, 3) and np.isfinite(poses).all()
+    cv = bone_length_cv(poses)
+    worst = max(cv, key=cv.get)
+    print(f"\n{name}: {len(poses)} frames, worst bone {worst} cv={cv[worst]:.3f}")
+    assert cv[worst] < MAX_CV, f"{name}: bone length CV over {MAX_CV}: " + ", ".join(
+        f"{k} {v:.3f}" for k, v in cv.items()
+    )
