@@ -282,13 +282,19 @@ def load_model(
     return model.to(device).eval()
 
 
-def save_pretrained(model: StridedTransformer, out_dir: str | Path, metadata: Mapping[str, str] | None = None) -> Path:
-    """Write ``model.safetensors`` (float32, without ``num_batches_tracked``, config JSON in its
-    metadata together with ``metadata``) and ``config.json`` into ``out_dir``; returns ``out_dir``."""
+def save_pretrained(
+    model: StridedTransformer,
+    out_dir: str | Path,
+    metadata: Mapping[str, str] | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Path:
+    """Write ``model.safetensors`` (floats stored as ``dtype``, without ``num_batches_tracked``,
+    config JSON in its metadata together with ``metadata``) and ``config.json`` into ``out_dir``;
+    returns ``out_dir``. :func:`load_model` casts float16 files back to float32."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state = {
-        k: v.detach().float().cpu().contiguous()
+        k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
         for k, v in model.state_dict().items()
         if not k.endswith(_OPTIONAL_SUFFIX)
     }

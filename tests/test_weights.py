@@ -117,9 +117,9 @@ def test_batchnorm_counters_may_be_absent(converted):
 
 def test_float16_file_loads_as_float32(converted, tmp_path):
     full = load_file(converted / "model.safetensors")
-    half = tmp_path / "half.safetensors"
-    save_file({k: v.half() for k, v in full.items()}, half, metadata={"config": json.dumps(ModelConfig.for_frames(27).to_dict())})
-    model = load_model(half)
+    save_pretrained(load_model(converted), tmp_path, dtype=torch.float16)
+    assert {v.dtype for v in load_file(tmp_path / "model.safetensors").values()} == {torch.float16}
+    model = load_model(tmp_path)
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert all(torch.equal(v, full[k].half().float()) for k, v in _params(model).items())
 
