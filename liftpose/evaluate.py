@@ -1,0 +1,273 @@
+"""Human3.6M evaluation in the layout of the paper's tables.
+
+    liftpose evaluate MODEL --data ../shared/data/h36m [--input gt|sh|both] [--flip|--no-flip] [--json OUT]
+
+Protocol 1 (MPJPE, pelvis subtracted) and protocol 2 (P-MPJPE, per-frame similarity Procrustes)
+on the test subjects S9 and S11, all frames of all four cameras. Each (subject, action, camera)
+sequence is lifted whole by :meth:`liftpose.Lifter.predict` with its image size. An action's error
+is the mean over all frames of all its sequences ("Walking 1" counts as "Walking"; "WalkDog" and
+"WalkTogether" are actions of their own); "Avg" is the mean of the action means.
+
+Without and with flip augmentation come from one pass: the sequence and its mirror image are
+lifted together (``flip=False``) and the flip result is their average after mirroring back,
+which is what ``Lifter.predict(flip=True)`` computes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .datasets.h36m import TEST_SUBJECTS, Sequence, action_name, load_h36m
+from .datasets.videopose3d import read_positions_2d, with_keypoints
+from .metrics import mpjpe, p_mpjpe
+from .skeleton import FLIP_PERMUTATION
+
+if TYPE_CHECKING:
+    from .predictor import Lifter
+
+#: The 15 actions in the column order of the paper's tables, with their column headers.
+ACTIONS: dict[str, str] = {
+    "Directions": "Dir.", "Discussion": "Disc.", "Eating": "Eat", "Greeting": "Greet", "Phoning": "Phone",
+    "Photo": "Photo", "Posing": "Pose", "Purchases": "Purch.", "Sitting": "Sit", "SittingDown": "SitD.",
+    "Smoking": "Smoke", "Waiting": "Wait", "WalkDog": "WalkD.", "Walking": "Walk", "WalkTogether": "WalkT.",
+}  # fmt: skip
+INPUT_NAMES = {"gt": "ground-truth 2D (projected)", "sh": "Stacked Hourglass detections"}
+
+
+@dataclass
+class Evaluation:
+    """Errors in millimetres per action (plus ``"Avg"``) for one 2D input and flip setting."""
+
+    input: str
+    flip: bool
+    mpjpe: dict[str, float]
+    p_mpjpe: dict[str, float]
+    frames: dict[str, int]  # camera-frames per action
+
+
+def action_means(actions: Iterable[str], errors: Iterable[np.ndarray]) -> tuple[dict[str, float], dict[str, int]]:
+    """Sequence names (``"Walking 1"``) and their per-frame errors -> (means, frame counts).
+
+    ``means[action]`` is the mean over all frames of all sequences of that action and
+    ``means["Avg"]`` the mean of the action means; actions are in the paper's column order, other
+    names after them, sorted.
+    """
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for name, err in zip(actions, errors, strict=True):
+        key = action_name(name)
+        sums[key] = sums.get(key, 0.0) + float(np.sum(err, dtype=np.float64))
+        counts[key] = counts.get(key, 0) + int(np.size(err))
+    order = [a for a in ACTIONS if a in counts] + sorted(set(counts) - set(ACTIONS))
+    means = {a: sums[a] / counts[a] for a in order if counts[a]}
+    if means:
+        means["Avg"] = float(np.mean(list(means.values())))
+    return means, {a: counts[a] for a in order}
+
+
+def mirror_pixels(keypoints_2d: np.ndarray, width: float) -> np.ndarray:
+    """(..., 17, 2) pixels -> the mirror image: ``u -> width - u`` and left/right swapped."""
+    out = keypoints_2d[..., FLIP_PERMUTATION, :].copy()
+    out[..., 0] = width - out[..., 0]
+    return out
+
+
+def mirror_poses(poses: np.ndarray) -> np.ndarray:
+    """(..., 17, 3) camera-frame poses of a mirrored input -> poses of the original (x negated, L/R swapped)."""
+    return poses[..., FLIP_PERMUTATION, :] * np.array([-1, 1, 1], poses.dtype)
+
+
+def lift(lifter: Lifter, seq: Sequence, flips: tuple[bool, ...], batch_size: int | None = None) -> dict[bool, np.ndarray]:
+    """Predict one sequence for each flip setting: ``{flip: (N, 17, 3) metres}``, pelvis at zero."""
+    size = (seq.width, seq.height)
+    if not any(flips):
+        return {False: lifter.predict(seq.keypoints_2d, size, flip=False, batch_size=batch_size)}
+    both = np.stack([seq.keypoints_2d, mirror_pixels(seq.keypoints_2d, seq.width)])
+    plain, mirrored = lifter.predict(both, size, flip=False, batch_size=batch_size)
+    flipped = (plain + mirror_poses(mirrored)) / 2
+    return {flip: flipped if flip else plain for flip in flips}
+
+
+def evaluate_sequences(
+    lifter: Lifter,
+    seqs: list[Sequence],
+    input_name: str,
+    flips: tuple[bool, ...] = (False, True),
+    batch_size: int | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> list[Evaluation]:
+    """Lift every sequence and aggregate protocol 1 and 2 per action, one :class:`Evaluation` per flip.
+
+    ``progress(done_sequences, total, done_frames)`` is called before the first and after each sequence.
+    """
+    errors: dict[bool, dict[str, list[np.ndarray]]] = {f: {"mpjpe": [], "p_mpjpe": []} for f in flips}
+    frames = 0
+    if progress:
+        progress(0, len(seqs), 0)
+    for i, seq in enumerate(seqs):
+        for flip, pred in lift(lifter, seq, flips, batch_size).items():
+            pred = pred - pred[..., :1, :]  # protocol 1 subtracts the pelvis (the Lifter already zeroes it)
+            errors[flip]["mpjpe"].append(1000 * mpjpe(pred, seq.poses_3d))
+            errors[flip]["p_mpjpe"].append(1000 * p_mpjpe(pred, seq.poses_3d))
+        frames += len(seq.poses_3d)
+        if progress:
+            progress(i + 1, len(seqs), frames)
+    names = [s.action for s in seqs]
+    out = []
+    for flip in flips:
+        p1, counts = action_means(names, errors[flip]["mpjpe"])
+        p2, _ = action_means(names, errors[flip]["p_mpjpe"])
+        out.append(Evaluation(input_name, flip, p1, p2, counts))
+    return out
+
+
+def coverage_notes(seqs: list[Sequence], input_name: str) -> list[str]:
+    """Gaps against the standard test set (two recordings per subject and action, four cameras)."""
+    notes = []
+    recordings: dict[tuple[str, str], set[str]] = {}
+    cameras: dict[tuple[str, str], set[str]] = {}
+    for s in seqs:
+        recordings.setdefault((s.subject, action_name(s.action)), set()).add(s.action)
+        cameras.setdefault((s.subject, s.action), set()).add(s.camera)
+    for (subject, action), names in sorted(recordings.items()):
+        if len(names) < 2:
+            notes.append(f"{input_name}: {subject} {action} has only the recording {sorted(names)} "
+                         "(the standard test set has two per subject and action; the other is missing from the data)")  # fmt: skip
+    for (subject, action), cams in sorted(cameras.items()):
+        if len(cams) < 4:
+            notes.append(f"{input_name}: {subject} '{action}' has {len(cams)} of 4 cameras ({sorted(cams)})")
+    subjects = {s.subject for s in seqs}
+    for subject in sorted(subjects):
+        missing = [a for a in ACTIONS if (subject, a) not in recordings]
+        if missing:
+            notes.append(f"{input_name}: {subject} has no sequence of {missing}")
+    return notes
+
+
+def evaluate_h36m(
+    lifter: Lifter,
+    root: str | Path,
+    subjects: tuple[str, ...] = TEST_SUBJECTS,
+    inputs: tuple[str, ...] = ("gt", "sh"),
+    flips: tuple[bool, ...] = (False, True),
+    batch_size: int | None = None,
+    keypoints_2d: dict[str, dict[str, np.ndarray]] | None = None,
+    progress: Callable[[str, int, int, int], None] | None = None,
+    cameras: tuple[str, ...] | None = None,
+) -> tuple[list[Evaluation], list[str]]:
+    """Evaluate on the flat Human3.6M folder ``root``: ``(evaluations, notes)``.
+
+    ``inputs`` are ``"gt"`` and/or ``"sh"``; ``keypoints_2d`` adds inputs by name, each a dict from
+    :func:`liftpose.datasets.videopose3d.read_positions_2d` (e.g. VideoPose3D's CPN detections).
+    ``notes`` lists what the data lacks against the standard test set and the warnings of loading.
+    ``cameras`` restricts the evaluation to those camera ids (a subset for quick checks; the
+    standard protocol uses all four).
+    """
+    evals: list[Evaluation] = []
+    notes: list[str] = []
+    sources = [(name, name) for name in inputs] + [(name, "gt") for name in keypoints_2d or {}]
+    for name, source in sources:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            seqs = load_h36m(root, subjects, source)
+            if keypoints_2d and name in keypoints_2d:
+                seqs = with_keypoints(seqs, keypoints_2d[name])
+            if cameras:
+                seqs = [s for s in seqs if s.camera in cameras]
+        notes += [f"{name}: {w.message}" for w in caught]
+        notes += coverage_notes(seqs, name) if not cameras else [f"{name}: cameras {', '.join(cameras)} only"]
+        evals += evaluate_sequences(lifter, seqs, name, flips, batch_size, partial(progress, name) if progress else None)
+    return evals, list(dict.fromkeys(notes))
+
+
+def format_table(evals: list[Evaluation], subjects: tuple[str, ...] = TEST_SUBJECTS) -> str:
+    """The paper's layout: one block per (input, flip), rows = protocols, columns = actions + Avg (mm)."""
+    lines = []
+    for ev in evals:
+        columns = list(ev.mpjpe)
+        heads = [ACTIONS.get(a, a) for a in columns]
+        width = max(6, *(len(h) for h in heads))
+        lines.append(f"Human3.6M {'+'.join(subjects)}, {INPUT_NAMES.get(ev.input, ev.input)}, "
+                     f"flip augmentation: {'yes' if ev.flip else 'no'} (errors in mm, "
+                     f"{sum(ev.frames.values())} camera-frames)")  # fmt: skip
+        lines.append(f"{'Protocol':<14}" + "".join(f"{h:>{width + 1}}" for h in heads))
+        for label, row in (("#1 MPJPE", ev.mpjpe), ("#2 P-MPJPE", ev.p_mpjpe)):
+            lines.append(f"{label:<14}" + "".join(f"{row[a]:>{width + 1}.1f}" for a in columns))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_json(evals: list[Evaluation], notes: list[str], **info) -> dict:
+    """A JSON-ready dict: ``info`` (model, data, ...), ``results`` (one per input and flip), ``notes``."""
+    return {**info, "unit": "mm", "actions": list(ACTIONS), "results": [asdict(e) for e in evals], "notes": notes}
+
+
+def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    p = p or argparse.ArgumentParser(prog="liftpose evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("model", help="model name (e.g. h36m-243) or folder with model.safetensors + config.json")
+    p.add_argument("--data", required=True, help="Human3.6M folder (poses_3d_world.npz, cameras.json, ...)")
+    p.add_argument("--input", choices=("gt", "sh", "both"), default="both",
+                   help="2D input: projected ground truth, Stacked Hourglass detections, or both (default)")  # fmt: skip
+    flip = p.add_mutually_exclusive_group()
+    flip.add_argument("--flip", dest="flip", action="store_const", const=(True,), help="only with flip augmentation")
+    flip.add_argument("--no-flip", dest="flip", action="store_const", const=(False,), help="only without flip")
+    p.set_defaults(flip=(False, True))
+    p.add_argument("--subjects", nargs="+", default=list(TEST_SUBJECTS))
+    p.add_argument("--cameras", nargs="+", help="only these camera ids (default: all four, the standard protocol)")
+    p.add_argument("--keypoints-2d", action="append", default=[], metavar="NPZ",
+                   help="also evaluate on a VideoPose3D data_2d_h36m_*.npz (e.g. cpn_ft_h36m_dbb); needs --allow-pickle")  # fmt: skip
+    p.add_argument("--allow-pickle", action="store_true", help="allow unpickling --keypoints-2d files (only for trusted files)")
+    p.add_argument("--json", help="also write the results as JSON to this file")
+    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the Lifter's choice)")
+    return p
+
+
+def run(args: argparse.Namespace) -> list[Evaluation]:
+    """The ``liftpose evaluate`` command: print the table (progress on stderr), optionally write JSON."""
+    from .predictor import Lifter
+
+    lifter = Lifter.from_pretrained(args.model, device=args.device)
+    extra = {f"vp3d-{Path(f).stem.removeprefix('data_2d_h36m_')}": read_positions_2d(f, allow_pickle=args.allow_pickle)
+             for f in args.keypoints_2d}  # fmt: skip
+    inputs = ("gt", "sh") if args.input == "both" else (args.input,)
+    starts: dict[str, float] = {}
+
+    def progress(name: str, done: int, total: int, frames: int) -> None:
+        rate = frames / max(time.time() - starts.setdefault(name, time.time()), 1e-9)
+        end = "\n" if done == total else ""
+        print(f"\r{name}: {done}/{total} sequences, {frames} camera-frames, {rate:.0f}/s", end=end, file=sys.stderr)
+
+    start = time.time()
+    subjects = tuple(args.subjects)
+    cameras = tuple(args.cameras) if args.cameras else None
+    evals, notes = evaluate_h36m(lifter, args.data, subjects, inputs, args.flip, args.batch_size, extra, progress, cameras)
+    print(format_table(evals, subjects))
+    for note in notes:
+        print(f"note: {note}")
+    if args.json:
+        info = {"model": str(args.model), "data": str(args.data), "subjects": list(subjects),
+                "cameras": list(cameras or ("all",)), "receptive_field": lifter.receptive_field,
+                "seconds": round(time.time() - start, 1)}  # fmt: skip
+        Path(args.json).write_text(json.dumps(to_json(evals, notes, **info), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return evals
+
+
+def main(argv: list[str] | None = None) -> None:
+    run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
