@@ -34,6 +34,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..skeleton import LEFT_JOINTS, RIGHT_JOINTS
+from ..world import quaternion_to_matrix
 from .h36m import CAMERA_IDS, Sequence, save_cameras
 
 #: Indices of the Human3.6M-17 joints among the 32 mocap joints (VideoPose3D's ``remove_joints``
@@ -96,15 +97,6 @@ def read_positions_2d(path: str | Path, *, allow_pickle: bool = False) -> dict[s
     return out
 
 
-def _quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = np.asarray(q, np.float64) / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])  # fmt: skip
-
-
 def cameras_from_videopose3d(intrinsic: list[dict], extrinsic: dict[str, list[dict]]) -> dict[str, dict[str, Camera]]:
     """VideoPose3D's ``h36m_cameras_intrinsic_params`` and ``h36m_cameras_extrinsic_params`` ->
     ``cams[subject][camera_id]``.
@@ -120,7 +112,7 @@ def cameras_from_videopose3d(intrinsic: list[dict], extrinsic: dict[str, list[di
             continue
         out[subject] = {
             str(i["id"]): Camera(
-                R=_quaternion_to_matrix(e["orientation"]),
+                R=quaternion_to_matrix(e["orientation"]),
                 T=np.asarray(e["translation"], np.float64) / 1000.0,
                 f=np.asarray(i["focal_length"], np.float64),
                 c=np.asarray(i["center"], np.float64),
