@@ -1,0 +1,523 @@
+"""Lift whole 2D keypoint sequences to 3D: :class:`Lifter`.
+
+Two ways to turn a sequence into one pose per frame (``mode``):
+
+- ``"window"`` (default, the official evaluation): every frame ``t`` gets its own centred window
+  ``t - (T-1)/2 ... t + (T-1)/2`` (first and last frame replicated at the edges) and its pose is the
+  strided encoder's centre prediction.
+- ``"fast"`` (sequence to sequence): the sequence is cut into non-overlapping windows of T frames
+  (the last one aligned to the sequence end) and every frame takes the vanilla encoder's
+  full-window prediction. About T times less compute, somewhat less accurate (docs/performance.md).
+
+Both average with the prediction for the mirrored input (flip test-time augmentation) and set the
+pelvis to zero.
+
+How the windows are run: each frame is embedded once (``StridedTransformer.embed_frames``), the
+windows are strided views of those embeddings (``Tensor.unfold``, no copy of the sequence T times)
+and batches of windows go through :class:`_FoldedNet`, an inference-only arrangement of
+``StridedTransformer.encode`` (same numbers to about 1e-6, fewer operations). The sequence is
+processed in chunks of frames (the last ``T - 1`` embeddings carried over), so memory is bounded
+for a video of any length.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .camera import normalize_screen
+from .formats import Layout, get_layout, to_h36m
+from .model import EncoderLayer, OfficialLayerNorm, StridedTransformer
+from .preprocess import DEFAULT_THRESHOLD, fill_gaps, resample
+from .skeleton import NUM_JOINTS, ROOT
+from .train import flip_poses
+
+if TYPE_CHECKING:
+    from .stream import PoseStream
+
+#: Frame rate of Human3.6M, the rate the models were trained at.
+MODEL_FPS = 50.0
+#: Windows per forward pass are chosen so that a batch holds about this many frames (tokens).
+_TOKENS_PER_BATCH = {"cpu": 8192, "cuda": 131072}
+_DEFAULT_CHUNK = 4096
+_MODES = ("window", "fast")
+_PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+#: ``progress``: a callable ``(frames_done, frames_total)``, or True for a tqdm bar.
+Progress = Union[Callable[[int, int], None], bool, None]
+
+
+class Lifter:
+    """Runs a :class:`~liftpose.model.StridedTransformer` on 2D keypoint sequences.
+
+    ``device`` is ``"cpu"``, ``"cuda"`` (or any ``torch.device``); default CUDA when available.
+    The model is moved to the device and put in eval mode (in place). ``batch_size`` is the number
+    of windows per forward pass (default: chosen for the device and the receptive field);
+    ``chunk_size`` the number of frames per sequence embedded and encoded per step (bounds memory);
+    ``precision`` the default arithmetic of :meth:`predict` ("float32", "bfloat16" or "float16").
+    """
+
+    def __init__(
+        self,
+        model: StridedTransformer,
+        device: str | torch.device | None = None,
+        *,
+        batch_size: int | None = None,
+        chunk_size: int = _DEFAULT_CHUNK,
+        precision: str = "float32",
+    ) -> None:
+        self.device = torch.device(device if device is not None else "cuda" if torch.cuda.is_available() else "cpu")
+        self.model = model.to(self.device).eval()
+        self.batch_size = _positive("batch_size", batch_size) if batch_size is not None else self._default_batch_size()
+        self.chunk_size = _positive("chunk_size", chunk_size)
+        _dtype(precision)
+        self.precision = precision
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        device: str | torch.device | None = None,
+        *,
+        revision: str | None = None,
+        **kwargs,
+    ) -> "Lifter":
+        """Load weights with :func:`liftpose.weights.load_model` (a model-zoo name or a folder with
+        ``model.safetensors`` + ``config.json``); ``kwargs`` go to :class:`Lifter`."""
+        from .weights import load_model
+
+        return cls(load_model(name_or_path, device=device, revision=revision), device=device, **kwargs)
+
+    @property
+    def receptive_field(self) -> int:
+        """Frames T seen by the network for one output pose (27, 81, 243 or 351)."""
+        return self.model.cfg.frames
+
+    def __repr__(self) -> str:
+        cfg = self.model.cfg
+        params = sum(p.numel() for p in self.model.parameters()) / 1e6
+        return (
+            f"Lifter(receptive_field={cfg.frames}, strides={cfg.strides}, params={params:.2f}M, "
+            f"device='{self.device}', batch_size={self.batch_size}, chunk_size={self.chunk_size}, "
+            f"precision='{self.precision}')"
+        )
+
+    def predict(
+        self,
+        keypoints_2d: np.ndarray | torch.Tensor,
+        image_size: tuple[float, float] | None = None,
+        *,
+        layout: str | Layout = "h36m",
+        fps: float | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        flip: bool = True,
+        mode: str = "window",
+        normalized: bool = False,
+        batch_size: int | None = None,
+        chunk_size: int | None = None,
+        progress: Progress = None,
+        precision: str | None = None,
+    ) -> np.ndarray | torch.Tensor:
+        """2D keypoints -> root-relative 3D joints in metres, one pose per input frame.
+
+        ``keypoints_2d``: pixel coordinates (u right, v down), (T, K, 2), or (T, K, 3) with a
+        detector's confidence, or a batch of equally long sequences (N, T, K, 2 or 3).
+        ``layout``: the joint order K, a name from ``liftpose.formats.LAYOUTS`` ("h36m": the 17
+        Human3.6M joints; "coco17", "halpe26", "body25", "blazepose33" are converted with
+        ``to_h36m``). Joints with confidence below ``threshold`` and NaN / infinite joints are
+        missing and filled by ``liftpose.preprocess.fill_gaps`` (linear interpolation over time,
+        the first / last valid value held at the ends); a joint missing in every frame is an error.
+        ``image_size``: ``(width, height)`` of the video in pixels (the network's input is
+        normalised by the width); pass ``normalized=True`` instead for input already normalised.
+        ``fps``: the frame rate of the input; other than 50 (the training rate) the sequence is
+        resampled to 50 fps, lifted and resampled back, still one pose per input frame.
+        ``flip``: average with the prediction for the mirrored input (twice the compute).
+        ``mode``: "window" (a centred window per frame, the official evaluation) or "fast" (the
+        vanilla encoder's full-window output on non-overlapping windows; about T times faster).
+        ``progress``: called as ``progress(frames_done, frames_total)`` after every chunk, or True
+        for a tqdm bar (``pip install tqdm``). ``batch_size`` / ``chunk_size`` / ``precision``
+        override the Lifter's settings for this call ("bfloat16" / "float16": faster on GPUs, with
+        rounding errors of order 1e-2 m; very slow on CPUs without native support; see
+        docs/performance.md).
+
+        Returns float32 (T, 17, 3) or (N, T, 17, 3) camera-frame joints in metres with the pelvis
+        at zero: a numpy array for numpy input, a tensor on the input's device for tensor input.
+        """
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+        x, batched = _as_sequences(keypoints_2d)
+        x = _h36m_coordinates(x, layout, threshold)
+        screen = _screen_size(image_size, normalized)
+        x = (normalize_screen(x, *screen) if screen else x).to(self.device, torch.float32)
+        n, length = x.shape[:2]
+        resampled = fps is not None and fps != MODEL_FPS
+        if resampled:
+            x = resample(x, fps, MODEL_FPS)
+        batch_size = _positive("batch_size", batch_size) if batch_size is not None else self.batch_size
+        chunk_size = _positive("chunk_size", chunk_size) if chunk_size is not None else self.chunk_size
+        net = _FoldedNet(self.model, _dtype(precision or self.precision))
+        with torch.inference_mode(), _reporter(progress, n * length, n * x.shape[1]) as report:
+            if mode == "fast":
+                poses = self._lift_fast(net, x, flip, batch_size, report)
+            else:
+                poses = self._lift_windows(net, x, flip, batch_size, chunk_size, report)
+        if resampled:
+            poses = resample(poses.cpu(), MODEL_FPS, fps, frames=length)
+        poses = poses if batched else poses[0]
+        if isinstance(keypoints_2d, torch.Tensor):
+            return poses.to(keypoints_2d.device).clone()  # a normal tensor, not an inference-mode one
+        return poses.cpu().numpy()
+
+    def stream(
+        self,
+        image_size: tuple[float, float] | None = None,
+        *,
+        layout: str | Layout = "h36m",
+        threshold: float = DEFAULT_THRESHOLD,
+        flip: bool = True,
+        normalized: bool = False,
+        precision: str | None = None,
+    ) -> "PoseStream":
+        """A :class:`~liftpose.stream.PoseStream` for frames that arrive one at a time (a live
+        camera): ``push(frame)`` returns the poses completed so far, ``flush()`` the rest at the end.
+        Arguments as in :meth:`predict`; the poses equal ``predict(whole sequence)`` (window mode,
+        input at 50 fps), each available ``(T - 1) / 2`` frames after its own frame."""
+        from .stream import PoseStream
+
+        net = _FoldedNet(self.model, _dtype(precision or self.precision))
+        screen = _screen_size(image_size, normalized)
+        return PoseStream(_WindowEncoder(net, self.batch_size), get_layout(layout), threshold, screen, flip)
+
+    def _lift_windows(
+        self, net: "_FoldedNet", x: torch.Tensor, flip: bool, batch_size: int, chunk_size: int, report: "_Report"
+    ) -> torch.Tensor:
+        """Normalised (N, L, J, 2) on the device -> centre-window poses (N, L, J, 3), pelvis zeroed."""
+        n, length = x.shape[:2]
+        pad = self.receptive_field // 2
+        encoder = _WindowEncoder(net, batch_size)
+        poses = x.new_empty(n, length, self.model.cfg.joints, 3)
+        done = 0
+        for start in range(-pad, length + pad, chunk_size):
+            # Frames start ... start+chunk_size-1 of the edge-padded sequence, gathered by clamped index.
+            idx = torch.arange(start, min(start + chunk_size, length + pad), device=x.device).clamp_(0, length - 1)
+            centres = _mirror_average(encoder.push, x[:, idx], flip)
+            poses[:, done : done + centres.shape[1]] = centres
+            done += centres.shape[1]
+            report(n * done)
+        poses[..., ROOT, :] = 0
+        return poses
+
+    def _lift_fast(
+        self, net: "_FoldedNet", x: torch.Tensor, flip: bool, batch_size: int, report: "_Report"
+    ) -> torch.Tensor:
+        """Normalised (N, L, J, 2) on the device -> full-window poses (N, L, J, 3), pelvis zeroed.
+
+        Windows start at 0, T, 2T, ... and the last one ends at the last frame (it overlaps the one
+        before it, whose frames it overwrites); a sequence shorter than T sits in the middle of one
+        window padded by edge replication."""
+        n, length = x.shape[:2]
+        t = self.receptive_field
+        if length < t:
+            starts = [-((t - length) // 2)]
+        else:
+            starts = list(range(0, length - t + 1, t)) + ([length - t] if length % t else [])
+        per_pass = max(1, batch_size // (n * (2 if flip else 1)))
+        poses = x.new_empty(n, length, self.model.cfg.joints, 3)
+        offsets = torch.arange(t, device=x.device)
+        for i in range(0, len(starts), per_pass):
+            batch = starts[i : i + per_pass]
+            idx = (torch.tensor(batch, device=x.device)[:, None] + offsets).clamp_(0, length - 1)
+            windows = _mirror_average(lambda f: net.window(net.embed(f)), x[:, idx], flip)  # (N, w, T, J, 3)
+            for k, s in enumerate(batch):
+                lo, hi = max(s, 0), min(s + t, length)
+                poses[:, lo:hi] = windows[:, k, lo - s : hi - s]
+            report(n * min(batch[-1] + t, length))
+        poses[..., ROOT, :] = 0
+        return poses
+
+    def _default_batch_size(self) -> int:
+        tokens = _TOKENS_PER_BATCH.get(self.device.type, _TOKENS_PER_BATCH["cpu"])
+        return max(1, tokens // self.receptive_field)
+
+
+def _mirror_average(run: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor, flip: bool) -> torch.Tensor:
+    """``run`` on 2D ``frames`` (S, ...) -> 3D; with ``flip`` also on the mirrored frames (one call,
+    2S streams) and the mirrored-back result averaged in."""
+    if not flip:
+        return run(frames).float()
+    s = frames.shape[0]
+    out = run(torch.cat([frames, flip_poses(frames)])).float()
+    return (out[:s] + flip_poses(out[s:])) / 2
+
+
+@dataclass
+class _Layer:
+    """One encoder layer with the LayerNorm gains/biases and the attention scale folded into the
+    linear maps that follow them. Weights are stored transposed, ready for ``torch.addmm``."""
+
+    eps: float
+    heads: int
+    qkv_w: torch.Tensor  # (d, 3d)
+    qkv_b: torch.Tensor
+    proj_w: torch.Tensor  # (d, d)
+    proj_b: torch.Tensor
+    fc1_w: torch.Tensor  # (d, hidden)
+    fc1_b: torch.Tensor
+    out_w: torch.Tensor  # (hidden, d) for the VTE; (kernel * hidden, d), the strided conv's taps, for the STE
+    out_b: torch.Tensor
+    stride: int = 1
+    kernel: int = 1
+
+
+class _FoldedNet:
+    """``StridedTransformer.encode`` for inference, rearranged for speed (same numbers to ~1e-6).
+
+    Folded at construction (a snapshot of the model's current weights, cast to ``dtype``): the
+    affine parts of the official LayerNorms, the heads' BatchNorms and the attention scale go into
+    the next linear map; the strided convolution becomes one matrix product over its taps. Each
+    output is computed only when asked for: :meth:`centre` skips the VTE head, :meth:`window` the
+    STE. ``embed`` is the model's own per-frame embedding (cast to ``dtype``).
+    """
+
+    def __init__(self, model: StridedTransformer, dtype: torch.dtype) -> None:
+        with torch.no_grad():
+            self.model = model
+            self.dtype = dtype
+            self.frames = model.cfg.frames
+            self.joints = model.cfg.joints
+
+            def cast(t: torch.Tensor) -> torch.Tensor:
+                return t.detach().to(dtype).contiguous()
+
+            self.vte = [self._fold_layer(layer, cast) for layer in model.vte]
+            self.ste = [self._fold_layer(layer, cast) for layer in model.ste]
+            self.vte_pos = cast(model.vte_pos[0])
+            self.ste_pos = cast(model.ste_pos)
+            self.vte_head = tuple(cast(t) for t in _fold_batch_norm(model.vte_head.norm, model.vte_head.linear))
+            self.ste_head = tuple(cast(t) for t in _fold_batch_norm(model.ste_head.norm, model.ste_head.linear))
+
+    @staticmethod
+    def _fold_layer(layer: EncoderLayer, cast: Callable[[torch.Tensor], torch.Tensor]) -> _Layer:
+        d = layer.attn.proj.weight.shape[0]
+        scale = torch.ones(3 * d, dtype=layer.attn.qkv.weight.dtype, device=layer.attn.qkv.weight.device)
+        scale[:d] = (d // layer.attn.heads) ** -0.5  # softmax(q k^T / sqrt(head_dim)): scale q's rows
+        qkv_w, qkv_b = _fold_layer_norm(layer.norm1, layer.attn.qkv)
+        fc1_w, fc1_b = _fold_layer_norm(layer.norm2, layer.ffn.fc1)
+        if layer.stride == 1:
+            out_w, out_b, kernel = layer.ffn.fc2.weight.T, layer.ffn.fc2.bias, 1
+        else:
+            conv = layer.ffn.conv  # weight (d, hidden, kernel) -> (kernel * hidden, d), tap-major
+            out_w, out_b, kernel = conv.weight.permute(2, 1, 0).flatten(0, 1), conv.bias, conv.kernel_size[0]
+        return _Layer(
+            layer.norm1.eps, layer.attn.heads, cast(qkv_w.T * scale), cast(qkv_b * scale),
+            cast(layer.attn.proj.weight.T), cast(layer.attn.proj.bias), cast(fc1_w.T), cast(fc1_b),
+            cast(out_w), cast(out_b), layer.stride, kernel,
+        )  # fmt: skip
+
+    def embed(self, frames: torch.Tensor) -> torch.Tensor:
+        """Normalised 2D frames (..., J, 2) -> tokens (..., d)."""
+        return self.model.embed_frames(frames).to(self.dtype)
+
+    def centre(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Windows of tokens (..., T, d) (any strides) -> the STE's centre poses (..., J, 3)."""
+        x = self._vte(tokens)
+        for pos, layer in zip(self.ste_pos, self.ste):
+            x = self._layer(x + pos[: x.shape[1]], layer)
+        w, b = self.ste_head
+        return torch.addmm(b, x[:, 0], w).view(*tokens.shape[:-2], self.joints, 3)
+
+    def window(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Windows of tokens (..., T, d) -> the VTE's full-window poses (..., T, J, 3)."""
+        x = self._vte(tokens)
+        w, b = self.vte_head
+        return torch.addmm(b, x.flatten(0, 1), w).view(*tokens.shape[:-1], self.joints, 3)
+
+    def _vte(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = tokens.new_empty(tokens.shape)  # contiguous: the one copy of the (strided) windows
+        x = torch.add(tokens, self.vte_pos, out=x).view(-1, self.frames, tokens.shape[-1])
+        for layer in self.vte:
+            x = self._layer(x, layer)
+        return x
+
+    def _layer(self, x: torch.Tensor, p: _Layer) -> torch.Tensor:
+        """(B, t, d) -> (B, (t - 1) // stride + 1, d); updates ``x`` in place."""
+        b, t, d = x.shape
+        flat = x.view(b * t, d)
+        q, k, v = (
+            torch.addmm(p.qkv_b, _standardise(flat, p.eps), p.qkv_w)
+            .view(b, t, 3, p.heads, d // p.heads)
+            .permute(2, 0, 3, 1, 4)
+        )
+        attn = F.scaled_dot_product_attention(q, k, v, scale=1.0).transpose(1, 2).reshape(b * t, d)
+        flat.addmm_(attn, p.proj_w).add_(p.proj_b)
+        hidden = torch.addmm(p.fc1_b, _standardise(flat, p.eps), p.fc1_w).relu_()
+        if p.stride == 1:
+            return flat.addmm_(hidden, p.out_w).add_(p.out_b).view(b, t, d)
+        # Conv1d(kernel, stride, padding kernel // 2) as one product: gather each output's taps.
+        pad = p.kernel // 2
+        hidden = F.pad(hidden.view(b, t, -1), (0, 0, pad, pad))
+        taps = hidden.unfold(1, p.kernel, p.stride).transpose(2, 3)  # (B, t_out, kernel, hidden)
+        t_out = taps.shape[1]
+        out = torch.addmm(p.out_b, taps.reshape(b * t_out, -1), p.out_w).view(b, t_out, d)
+        return out.add_(x[:, :: p.stride])
+
+
+def _standardise(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """The official LayerNorm without its affine part: ``(x - mean) / (unbiased std + eps)``."""
+    centred = x - x.mean(-1, keepdim=True)
+    std = torch.linalg.vector_norm(centred, dim=-1, keepdim=True).mul_(1 / math.sqrt(x.shape[-1] - 1))
+    return centred.div_(std.add_(eps))
+
+
+def _fold_layer_norm(norm: OfficialLayerNorm, linear: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+    """``linear(norm(x)) = W' standardise(x) + b'``: (W', b')."""
+    return linear.weight * norm.weight, linear.bias + linear.weight @ norm.bias
+
+
+def _fold_batch_norm(norm: torch.nn.BatchNorm1d, linear: torch.nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+    """An eval-mode ``linear(norm(x)) = x W + b``: (W (d, out), b)."""
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    shift = norm.bias - norm.running_mean * scale
+    return (linear.weight * scale).T, linear.bias + linear.weight @ shift
+
+
+class _WindowEncoder:
+    """Embeds frames as they arrive (each frame once) and encodes every window of T frames as soon
+    as it is complete. Works on S parallel streams (sequences, mirrored copies) at once."""
+
+    def __init__(self, net: _FoldedNet, batch_size: int) -> None:
+        self.net = net
+        self.batch_size = batch_size
+        self.frames = net.frames
+        self._tail: torch.Tensor | None = None  # the last T-1 embeddings: the start of the next windows
+
+    def push(self, frames: torch.Tensor) -> torch.Tensor:
+        """Next frames (S, k, J, 2) -> centre predictions (S, m, J, 3) of the m windows they complete."""
+        emb = self.net.embed(frames)
+        if self._tail is not None:
+            emb = torch.cat([self._tail, emb], dim=1)
+        self._tail = emb[:, max(0, emb.shape[1] - self.frames + 1) :]
+        if emb.shape[1] < self.frames:
+            return emb.new_empty(emb.shape[0], 0, self.net.joints, 3)
+        windows = emb.unfold(1, self.frames, 1).transpose(2, 3)  # (S, m, T, d): a view, no copy
+        return self._encode(windows)
+
+    def reset(self) -> None:
+        """Forget the carried-over frames (the next push starts a new sequence)."""
+        self._tail = None
+
+    def _encode(self, windows: torch.Tensor) -> torch.Tensor:
+        """(S, m, T, d) -> (S, m, J, 3), about ``batch_size`` windows per forward pass."""
+        s, m = windows.shape[:2]
+        out = windows.new_empty(s, m, self.net.joints, 3)
+        streams = min(s, self.batch_size)
+        per_stream = max(1, self.batch_size // streams)
+        for i in range(0, s, streams):
+            for j in range(0, m, per_stream):
+                out[i : i + streams, j : j + per_stream] = self.net.centre(windows[i : i + streams, j : j + per_stream])
+        return out
+
+
+_Report = Callable[[int], None]
+
+
+@contextmanager
+def _reporter(progress: Progress, total: int, model_total: int) -> Iterator[_Report]:
+    """A function taking frames done at the model's frame rate (of ``model_total``) that reports
+    input frames (of ``total``) to ``progress``: a callable, True (a tqdm bar), or None / False."""
+    if progress is None or progress is False:
+        yield lambda done: None
+        return
+    if progress is True:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            raise ImportError(
+                "progress=True shows a tqdm progress bar, but tqdm is not installed: pip install tqdm"
+            ) from None
+        bar = tqdm(total=total, unit="frame")
+        try:
+            yield lambda done: bar.update(done * total // model_total - bar.n)
+        finally:
+            bar.close()
+        return
+    if not callable(progress):
+        raise TypeError(f"progress must be a callable (frames_done, frames_total), True or None; got {progress!r}")
+    yield lambda done: progress(done * total // model_total, total)
+
+
+def _as_sequences(keypoints: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """Validate the input and return it as a floating tensor (N, L, K, C) and whether it was batched."""
+    if not isinstance(keypoints, (np.ndarray, torch.Tensor)):
+        raise TypeError(f"keypoints_2d must be a numpy array or a torch tensor, got {type(keypoints).__name__}")
+    x = torch.as_tensor(np.ascontiguousarray(keypoints) if isinstance(keypoints, np.ndarray) else keypoints).detach()
+    shape = tuple(x.shape)
+    if x.dim() not in (3, 4) or shape[-1] not in (2, 3):
+        raise ValueError(
+            f"keypoints_2d has shape {shape}; expected (T, 17, 2) pixel coordinates, (T, 17, 3) with a "
+            "confidence column, or a batch of sequences (N, T, 17, 2)"
+        )
+    batched = x.dim() == 4
+    x = x if batched else x[None]
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"keypoints_2d has shape {shape}: an empty sequence; pass at least one frame")
+    return (x if x.dtype in (torch.float32, torch.float64) else x.float()), batched
+
+
+def _h36m_coordinates(x: torch.Tensor, layout: str | Layout, threshold: float) -> torch.Tensor:
+    """(..., K, 2 or 3) keypoints in ``layout`` -> (..., 17, 2) Human3.6M coordinates, missing joints
+    (confidence below ``threshold``, NaN, infinite) filled by ``fill_gaps``."""
+    spec = get_layout(layout)
+    if spec.name != "h36m":
+        x = to_h36m(x, spec)
+    elif x.shape[-2] != NUM_JOINTS:
+        raise ValueError(
+            f"keypoints have {x.shape[-2]} joints (shape {tuple(x.shape)}); layout 'h36m' is the {NUM_JOINTS} "
+            "Human3.6M joints in the order of liftpose.skeleton.JOINT_NAMES. For a detector's layout pass "
+            "layout=... (one of liftpose.formats.LAYOUTS; converted with liftpose.formats.to_h36m); note that "
+            "COCO-17, the layout of most 2D detectors, also has 17 joints but in another order: layout='coco17'"
+        )
+    if x.shape[-1] == 3 or not torch.isfinite(x).all():
+        x = fill_gaps(x, threshold)
+    return x
+
+
+def _screen_size(image_size: Sequence[float] | None, normalized: bool) -> tuple[float, float] | None:
+    """Check ``image_size`` / ``normalized``: (width, height) for pixel input, None for normalised."""
+    if normalized:
+        if image_size is not None:
+            raise ValueError("pass either image_size (pixel input) or normalized=True (normalised input), not both")
+        return None
+    if image_size is None:
+        raise ValueError(
+            "image_size=(width, height) is required to normalise pixel coordinates; "
+            "for input that is already normalised (x in [-1, 1]) pass normalized=True"
+        )
+    try:
+        width, height = (float(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise ValueError(f"image_size must be (width, height) in pixels, got {image_size!r}") from None
+    if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
+        raise ValueError(f"image_size must be two positive numbers (width, height) in pixels, got {image_size!r}")
+    return width, height
+
+
+def _dtype(precision: str) -> torch.dtype:
+    try:
+        return _PRECISIONS[precision]
+    except (KeyError, TypeError):
+        raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {precision!r}") from None
+
+
+def _positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
