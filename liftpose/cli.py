@@ -1,29 +1,173 @@
-"""The ``liftpose`` command line: ``liftpose convert``, ``liftpose train``, ..."""
+"""The ``liftpose`` command line: ``lift``, ``evaluate``, ``models``, ``convert``, ``export-onnx`` and
+``train`` (docs/cli.md)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 
 
 def _convert(args: argparse.Namespace) -> None:
     from .convert import convert_official
 
-    strides = tuple(int(s) for s in args.strides.split(",")) if args.strides else None
-    out = convert_official(args.checkpoint, args.out_dir, frames=args.frames, strides=strides)
+    out = convert_official(args.checkpoint, args.out_dir, frames=args.frames, strides=args.strides)
     print(f"wrote {out / 'model.safetensors'} and {out / 'config.json'}")
 
 
+def _strides(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers such as 3,9,9") from None
+
+
+def _models(args: argparse.Namespace) -> None:
+    from .weights import manifest_table
+
+    print(manifest_table())
+
+
+def _export_onnx(args: argparse.Namespace) -> None:
+    from .export import export_onnx, verify_onnx
+    from .weights import load_model
+
+    model = load_model(args.model, revision=args.revision)
+    path = export_onnx(model, args.out, opset=args.opset)
+    print(f"wrote {path}: keypoints_2d (batch, {model.cfg.frames}, 17, 2) -> centre, window; opset {args.opset}")
+    if not args.no_verify:
+        diff = verify_onnx(model, path)
+        print(f"onnxruntime vs PyTorch on 3 random windows: max abs difference {diff:.2e}")
+        if diff > 1e-4:
+            raise ValueError(f"the ONNX model differs from PyTorch by {diff:.2e} (> 1e-4); please report this")
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT in pixels, e.g. 1920x1080") from None
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be positive")
+    return width, height
+
+
+def _lift(args: argparse.Namespace) -> None:
+    import torch
+
+    from . import __version__
+    from .formats import LAYOUTS, load_keypoints, save_poses
+    from .predictor import Lifter
+
+    data = load_keypoints(args.input, key=args.key)
+    layout = args.layout or data.layout
+    if layout is None:
+        raise ValueError(f"{args.input} does not say its keypoint layout: pass --layout (one of {', '.join(LAYOUTS)})")
+    image_size = args.image_size or data.image_size
+    if image_size is None:
+        raise ValueError(f"{args.input} does not store the video size: pass --image-size WIDTHxHEIGHT")
+    fps = args.fps or data.fps
+    if args.device and args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device}: this PyTorch has no CUDA device; use --device cpu")
+    lifter = Lifter.from_pretrained(args.model, device=args.device)
+    poses = lifter.predict(
+        data.keypoints,
+        image_size,
+        layout=layout,
+        fps=fps,
+        threshold=args.threshold,
+        flip=not args.no_flip,
+        mode=args.mode,
+        precision=args.precision,
+        progress=sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None,
+    )
+    meta = {"model": str(args.model), "receptive_field": lifter.receptive_field, "layout": layout,
+            "image_size": list(image_size), "flip": not args.no_flip, "mode": args.mode, "precision": args.precision,
+            "units": "metres", "frame": "camera (x right, y down, z forward), pelvis at the origin",
+            "liftpose_version": __version__}  # fmt: skip
+    if fps is not None:
+        meta["fps"] = fps
+    save_poses(args.output, poses, **meta)
+    print(f"wrote {args.output}: poses_3d {tuple(poses.shape)} (frames, joints, xyz) in metres")
+
+
+def _add_lift(sub: argparse._SubParsersAction) -> None:
+    from .formats import LAYOUTS
+    from .preprocess import DEFAULT_THRESHOLD
+
+    lift = sub.add_parser(
+        "lift",
+        help="lift a file of 2D keypoints to 3D poses",
+        description="Lift a 2D keypoint sequence (.npz/.npy/.json, see docs/formats.md) to root-relative 3D poses "
+        "in metres, one per input frame, and write them to .npz (array poses_3d plus metadata) or .json.",
+    )
+    lift.add_argument(
+        "input", help=".npz (array 'keypoints' or its only array), .npy or .json keypoints (T, K, 2 or 3)"
+    )
+    lift.add_argument("-o", "--output", required=True, help="the .npz or .json file to write")
+    lift.add_argument("--layout", choices=sorted(LAYOUTS), help="keypoint layout (default: the file's 'layout' entry)")
+    lift.add_argument("--image-size", type=_image_size, metavar="WxH",
+                      help="video size in pixels, e.g. 1920x1080 (default: the file's width/height)")  # fmt: skip
+    lift.add_argument("--fps", type=float, help="frame rate of the input (default: the file's fps, else 50)")
+    lift.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        help=f"joints with confidence below it are interpolated over time (default {DEFAULT_THRESHOLD})",
+    )
+    lift.add_argument(
+        "--model", default="h36m-27", help="model name (see `liftpose models`) or weights folder (default h36m-27)"
+    )
+    lift.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    lift.add_argument("--no-flip", action="store_true", help="skip flip test-time augmentation (half the compute)")
+    lift.add_argument(
+        "--mode",
+        choices=("window", "fast"),
+        default="window",
+        help="window: a centred window per frame (default); fast: about T times less compute (docs/cli.md)",
+    )
+    lift.add_argument("--precision", choices=("float32", "bfloat16", "float16"), default="float32",
+                      help="arithmetic (default float32; half precision is for GPUs)")  # fmt: skip
+    lift.add_argument("--key", help="name of the keypoint array in an .npz / JSON object (default: 'keypoints')")
+    lift.set_defaults(func=_lift)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="liftpose", description="Lift 2D keypoint sequences to 3D with the Strided Transformer.")
+    p = argparse.ArgumentParser(
+        prog="liftpose", description="Lift 2D keypoint sequences to 3D with the Strided Transformer."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("convert", help="convert an official StridedTransformer-Pose3D .pth to safetensors")
     c.add_argument("checkpoint", help="official state_dict (.pth), with or without a 'module.' prefix")
     c.add_argument("out_dir", help="folder to write model.safetensors and config.json into")
     c.add_argument("--frames", type=int, help="receptive field T (default: read from the positional embedding)")
-    c.add_argument("--strides", help="comma-separated stride factors, e.g. 3,9,9 (default: the paper's for T)")
+    c.add_argument(
+        "--strides", type=_strides, help="comma-separated stride factors, e.g. 3,9,9 (default: the paper's for T)"
+    )
     c.set_defaults(func=_convert)
+
+    m = sub.add_parser("models", help="list the named models of the manifest with their measured accuracy")
+    m.set_defaults(func=_models)
+
+    _add_lift(sub)
+
+    from .evaluate import build_parser as evaluate_parser
+    from .evaluate import run as evaluate_run
+
+    v = sub.add_parser("evaluate", help="Human3.6M evaluation (MPJPE, P-MPJPE per action)")
+    evaluate_parser(v)
+    v.set_defaults(func=evaluate_run)
+
+    from .export import OPSET
+
+    e = sub.add_parser("export-onnx", help="export a model to ONNX (needs liftpose-transformer[onnx])")
+    e.add_argument("model", help="a model name (see `liftpose models`), a weights folder or a .safetensors file")
+    e.add_argument("out", help="the .onnx file to write")
+    e.add_argument("--revision", help="Hub revision of a named model")
+    e.add_argument("--opset", type=int, default=OPSET, help=f"ONNX opset (default: {OPSET})")
+    e.add_argument("--no-verify", action="store_true", help="skip the onnxruntime-vs-PyTorch check")
+    e.set_defaults(func=_export_onnx)
 
     from .train import build_parser as train_parser
 
@@ -37,6 +181,10 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, OSError) as e:
+    except (ValueError, FileNotFoundError, OSError, ImportError) as e:
         print(f"liftpose {args.command}: error: {e}", file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
