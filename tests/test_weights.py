@@ -161,18 +161,30 @@ def test_save_pretrained_writes_a_self_describing_file(converted, tmp_path):
 # --- the shipped manifest ----------------------------------------------------------------------
 
 
-def test_manifest_lists_the_planned_models():
+def test_manifest_lists_the_models():
     manifest = load_manifest()
     assert list(manifest) == ["h36m-27", "h36m-81", "h36m-243"]
     for name, entry in manifest.items():
         assert entry.config == ModelConfig.for_frames(int(name.split("-")[1]))
-        assert entry.status == "planned" and entry.sha256 is None and entry.size is None
         assert entry.repo_id == "liftpose/strided-transformer-h36m" and not entry.published
         assert entry.filename == f"{name}/model.safetensors" and entry.revision == "main"
-        assert entry.training_data == "Human3.6M S1,S5,S6,S7,S8"
+        assert entry.training_data.startswith("Human3.6M S1,S5,S6,S7,S8")
         assert entry.licence.startswith("research-only")
+    assert [e.status for e in manifest.values()] == ["available", "planned", "planned"]
+    assert manifest["h36m-81"].sha256 is None and manifest["h36m-243"].sha256 is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         manifest["h36m-27"].sha256 = "0" * 64
+
+
+def test_bundled_h36m_27_loads_offline_and_matches_its_manifest_entry(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    entry = load_manifest()["h36m-27"]
+    path = resolve_weights("h36m-27")
+    assert path == weights.BUNDLED_DIR / entry.filename
+    assert path.stat().st_size == entry.size and weights.file_sha256(path) == entry.sha256
+    lifter = liftpose.Lifter.from_pretrained("h36m-27", device="cpu")
+    poses = lifter.predict(torch.rand(100, 17, 2).numpy() * 1000, image_size=(1000, 1000))
+    assert poses.shape == (100, 17, 3) and poses.dtype.name == "float32" and not (poses != poses).any()
 
 
 def test_top_level_manifest_is_the_packaged_one():
@@ -202,11 +214,12 @@ def test_models_command_prints_one_line_per_model(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["name", "frames", "status"]
     assert [line.split()[:3] for line in lines[1:]] == [
-        ["h36m-27", "27", "planned"],
+        ["h36m-27", "27", "available"],
         ["h36m-81", "81", "planned"],
         ["h36m-243", "243", "planned"],
     ]
-    assert all("not measured" in line and "research-only" in line for line in lines[1:])
+    assert all("research-only" in line for line in lines[1:])
+    assert all("not measured" in line for line in lines[2:])
 
 
 def test_models_table_shows_measured_accuracy(tmp_path):
