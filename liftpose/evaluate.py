@@ -20,11 +20,11 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -88,13 +88,14 @@ def mirror_poses(poses: np.ndarray) -> np.ndarray:
     return poses[..., FLIP_PERMUTATION, :] * np.array([-1, 1, 1], poses.dtype)
 
 
-def lift(lifter: Lifter, seq: Sequence, flips: tuple[bool, ...], batch_size: int | None = None) -> dict[bool, np.ndarray]:
-    """Predict one sequence for each flip setting: ``{flip: (N, 17, 3) metres}``, pelvis at zero."""
+def lift(lifter: Lifter, seq: Sequence, flips: tuple[bool, ...], **options: Any) -> dict[bool, np.ndarray]:
+    """Predict one sequence for each flip setting: ``{flip: (N, 17, 3) metres}``, pelvis at zero.
+    ``options`` go to :meth:`Lifter.predict` (``mode``, ``batch_size``, ...)."""
     size = (seq.width, seq.height)
     if not any(flips):
-        return {False: lifter.predict(seq.keypoints_2d, size, flip=False, batch_size=batch_size)}
+        return {False: lifter.predict(seq.keypoints_2d, size, flip=False, **options)}
     both = np.stack([seq.keypoints_2d, mirror_pixels(seq.keypoints_2d, seq.width)])
-    plain, mirrored = lifter.predict(both, size, flip=False, batch_size=batch_size)
+    plain, mirrored = lifter.predict(both, size, flip=False, **options)
     flipped = (plain + mirror_poses(mirrored)) / 2
     return {flip: flipped if flip else plain for flip in flips}
 
@@ -104,7 +105,7 @@ def evaluate_sequences(
     seqs: list[Sequence],
     input_name: str,
     flips: tuple[bool, ...] = (False, True),
-    batch_size: int | None = None,
+    options: Mapping[str, Any] | None = None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> list[Evaluation]:
     """Lift every sequence and aggregate protocol 1 and 2 per action, one :class:`Evaluation` per flip.
@@ -116,7 +117,7 @@ def evaluate_sequences(
     if progress:
         progress(0, len(seqs), 0)
     for i, seq in enumerate(seqs):
-        for flip, pred in lift(lifter, seq, flips, batch_size).items():
+        for flip, pred in lift(lifter, seq, flips, **(options or {})).items():
             pred = pred - pred[..., :1, :]  # protocol 1 subtracts the pelvis (the Lifter already zeroes it)
             errors[flip]["mpjpe"].append(1000 * mpjpe(pred, seq.poses_3d))
             errors[flip]["p_mpjpe"].append(1000 * p_mpjpe(pred, seq.poses_3d))
@@ -161,14 +162,14 @@ def evaluate_h36m(
     subjects: tuple[str, ...] = TEST_SUBJECTS,
     inputs: tuple[str, ...] = ("gt", "sh"),
     flips: tuple[bool, ...] = (False, True),
-    batch_size: int | None = None,
+    options: Mapping[str, Any] | None = None,
     keypoints_2d: dict[str, dict[str, np.ndarray]] | None = None,
     progress: Callable[[str, int, int, int], None] | None = None,
     cameras: tuple[str, ...] | None = None,
 ) -> tuple[list[Evaluation], list[str]]:
     """Evaluate on the flat Human3.6M folder ``root``: ``(evaluations, notes)``.
 
-    ``inputs`` are ``"gt"`` and/or ``"sh"``; ``keypoints_2d`` adds inputs by name, each a dict from
+    ``inputs`` are ``"gt"`` and/or ``"sh"``; ``options`` go to :meth:`Lifter.predict`; ``keypoints_2d`` adds inputs by name, each a dict from
     :func:`liftpose.datasets.videopose3d.read_positions_2d` (e.g. VideoPose3D's CPN detections).
     ``notes`` lists what the data lacks against the standard test set and the warnings of loading.
     ``cameras`` restricts the evaluation to those camera ids (a subset for quick checks; the
@@ -187,7 +188,7 @@ def evaluate_h36m(
                 seqs = [s for s in seqs if s.camera in cameras]
         notes += [f"{name}: {w.message}" for w in caught]
         notes += coverage_notes(seqs, name) if not cameras else [f"{name}: cameras {', '.join(cameras)} only"]
-        evals += evaluate_sequences(lifter, seqs, name, flips, batch_size, partial(progress, name) if progress else None)
+        evals += evaluate_sequences(lifter, seqs, name, flips, options, partial(progress, name) if progress else None)
     return evals, list(dict.fromkeys(notes))
 
 
@@ -230,6 +231,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--allow-pickle", action="store_true", help="allow unpickling --keypoints-2d files (only for trusted files)")
     p.add_argument("--json", help="also write the results as JSON to this file")
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--mode", choices=("window", "fast"), default="window", help="Lifter.predict mode (default: window)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the Lifter's choice)")
     return p
 
@@ -252,13 +254,14 @@ def run(args: argparse.Namespace) -> list[Evaluation]:
     start = time.time()
     subjects = tuple(args.subjects)
     cameras = tuple(args.cameras) if args.cameras else None
-    evals, notes = evaluate_h36m(lifter, args.data, subjects, inputs, args.flip, args.batch_size, extra, progress, cameras)
+    options = {"mode": args.mode} | ({"batch_size": args.batch_size} if args.batch_size else {})
+    evals, notes = evaluate_h36m(lifter, args.data, subjects, inputs, args.flip, options, extra, progress, cameras)
     print(format_table(evals, subjects))
     for note in notes:
         print(f"note: {note}")
     if args.json:
         info = {"model": str(args.model), "data": str(args.data), "subjects": list(subjects),
-                "cameras": list(cameras or ("all",)), "receptive_field": lifter.receptive_field,
+                "cameras": list(cameras or ("all",)), "mode": args.mode, "receptive_field": lifter.receptive_field,
                 "seconds": round(time.time() - start, 1)}  # fmt: skip
         Path(args.json).write_text(json.dumps(to_json(evals, notes, **info), indent=2) + "\n")
         print(f"wrote {args.json}")
