@@ -38,7 +38,7 @@ from .formats import Layout, get_layout, to_h36m
 from .model import EncoderLayer, OfficialLayerNorm, StridedTransformer
 from .preprocess import DEFAULT_THRESHOLD, fill_gaps, resample
 from .skeleton import NUM_JOINTS, ROOT
-from .train import flip_poses
+from .skeleton import flip_poses
 
 if TYPE_CHECKING:
     from .stream import PoseStream

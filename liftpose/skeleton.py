@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
     "spine", "thorax", "neck_nose", "head", "left_shoulder", "left_elbow", "left_wrist",
@@ -23,3 +25,10 @@ BONES: tuple[tuple[int, int], ...] = (
     (0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9), (9, 10),
     (8, 11), (11, 12), (12, 13), (8, 14), (14, 15), (15, 16),
 )  # fmt: skip
+
+
+def flip_poses(x: torch.Tensor) -> torch.Tensor:
+    """Mirror x and swap left/right joints of (..., J, C) normalised 2D or camera-frame 3D."""
+    x = x[..., FLIP_PERMUTATION, :].clone()
+    x[..., 0] *= -1
+    return x

@@ -24,7 +24,7 @@ from .camera import normalize_screen
 from .config import ModelConfig
 from .datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, available_subjects, load_h36m
 from .model import StridedTransformer
-from .skeleton import FLIP_PERMUTATION
+from .skeleton import flip_poses
 
 
 @dataclass
@@ -63,13 +63,6 @@ class WindowPool:
         """Windows around ``centres[idx]``: inputs (B, T, J, 2), targets (B, T, J, 3)."""
         w = self.centres[idx, None] + torch.arange(-self.radius, self.radius + 1)
         return self.inputs[w], self.targets[w]
-
-
-def flip_poses(x: torch.Tensor) -> torch.Tensor:
-    """Mirror x and swap left/right joints of (..., J, C) normalised 2D or camera-frame 3D."""
-    x = x[..., FLIP_PERMUTATION, :].clone()
-    x[..., 0] *= -1
-    return x
 
 
 def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from liftpose.convert import convert_official
 from liftpose.formats import LAYOUTS, to_h36m
 from liftpose.model import StridedTransformer
 from liftpose.preprocess import fill_gaps, resample
-from liftpose.train import flip_poses
+from liftpose.skeleton import flip_poses
 from liftpose.weights import save_pretrained
 
 W, H = 1000, 1002
