@@ -1,10 +1,29 @@
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import torch
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared() -> Path:
+    """The ``shared/`` folder beside the repo: $LIFTPOSE_SHARED, else ``../shared`` of this checkout,
+    else ``../shared`` of the local repository it was cloned from (a CI clone in a temp folder)."""
+    if "LIFTPOSE_SHARED" in os.environ:
+        return Path(os.environ["LIFTPOSE_SHARED"])
+    here = REPO.parent / "shared"
+    if here.exists():
+        return here
+    origin = subprocess.run(["git", "-C", str(REPO), "remote", "get-url", "origin"], capture_output=True, text=True)
+    beside_origin = Path(origin.stdout.strip()).parent / "shared"
+    return beside_origin if origin.returncode == 0 and beside_origin.exists() else here
+
+
+SHARED = _shared()
+REFERENCE = SHARED / "reference"
+DATA = SHARED / "data"
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
