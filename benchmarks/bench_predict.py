@@ -44,7 +44,7 @@ import torch
 from liftpose import Lifter
 from liftpose.camera import normalize_screen
 from liftpose.convert import convert_official
-from liftpose.train import flip_poses
+from liftpose.reference import reference_predict
 
 SIZE = (1000, 1000)
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -61,19 +61,8 @@ def synthetic_track(frames: int, seed: int = 0) -> np.ndarray:
 @torch.no_grad()
 def reference_loop(model: torch.nn.Module, pixels: np.ndarray, frames: int, flip: bool) -> np.ndarray:
     """The official evaluation: the first ``frames`` poses of ``pixels``, one edge-padded window each."""
-    t = model.cfg.frames
-    device = next(model.parameters()).device
-    x = torch.from_numpy(normalize_screen(pixels, *SIZE)).to(device)
-    padded = torch.cat([x[:1].expand(t // 2, -1, -1), x, x[-1:].expand(t // 2, -1, -1)])
-    out = []
-    for i in range(frames):
-        window = padded[i : i + t][None]
-        centre = model(window)[0]
-        if flip:
-            centre = (centre + flip_poses(model(flip_poses(window))[0])) / 2
-        centre[..., 0, :] = 0
-        out.append(centre[0])
-    return torch.stack(out).cpu().numpy()
+    x = torch.from_numpy(normalize_screen(pixels, *SIZE)).to(next(model.parameters()).device)
+    return reference_predict(model, x, flip, frames).cpu().numpy()
 
 
 @dataclass

@@ -19,6 +19,7 @@ from liftpose.formats import LAYOUTS, to_h36m
 from liftpose.model import StridedTransformer
 from liftpose.preprocess import fill_gaps, resample
 from liftpose.skeleton import flip_poses
+from liftpose.reference import reference_predict
 from liftpose.weights import save_pretrained
 
 W, H = 1000, 1002
@@ -49,21 +50,9 @@ def _pixels(frames: int, seed: int = 0, lead: tuple[int, ...] = ()) -> np.ndarra
     return (pose + drift).astype(np.float32)
 
 
-@torch.no_grad()
 def _reference(model: StridedTransformer, pixels: np.ndarray, flip: bool) -> np.ndarray:
     """The official evaluation, literally: pad by edge replication, run each window alone."""
-    t = model.cfg.frames
-    x = torch.from_numpy(normalize_screen(pixels, W, H))
-    padded = torch.from_numpy(np.pad(x.numpy(), ((t // 2, t // 2), (0, 0), (0, 0)), mode="edge"))
-    out = []
-    for i in range(len(x)):
-        window = padded[i : i + t][None]
-        centre = model(window)[0]
-        if flip:
-            centre = (centre + flip_poses(model(flip_poses(window))[0])) / 2
-        centre[..., 0, :] = 0
-        out.append(centre[0])
-    return torch.stack(out).numpy()
+    return reference_predict(model, torch.from_numpy(normalize_screen(pixels, W, H)), flip).numpy()
 
 
 @pytest.mark.parametrize(
