@@ -45,8 +45,9 @@ class ModelEntry:
     ``status`` is ``"available"`` (weights exist, ``sha256`` and ``size`` are set) or
     ``"planned"`` (not trained yet). ``published`` says whether ``repo_id`` exists on the
     Hugging Face Hub. ``accuracy`` holds measured Human3.6M errors in millimetres
-    (``mpjpe_mm``: protocol 1, ``p_mpjpe_mm``: protocol 2, plus ``input``/``evaluation``
-    descriptions), or is ``None`` when not measured.
+    (``mpjpe_mm``: protocol 1, ``p_mpjpe_mm``: protocol 2, both with the 2D input named by
+    ``input``; ``sh_mpjpe_mm`` / ``sh_p_mpjpe_mm``: the same with Stacked Hourglass detections;
+    ``evaluation``: how they were measured), or is ``None`` when not measured.
     """
 
     name: str
@@ -304,14 +305,20 @@ def save_pretrained(
     return out
 
 
+def _p1_p2(acc: Mapping[str, Any], prefix: str) -> str:
+    return " / ".join(f"{acc[prefix + k]:.1f} mm" if prefix + k in acc else "-" for k in ("mpjpe_mm", "p_mpjpe_mm"))
+
+
 def manifest_table(manifest: Mapping[str, ModelEntry] | None = None) -> str:
     """One line per named model: name, frames, status, Human3.6M accuracy, licence."""
     rows = [("name", "frames", "status", "H36M accuracy (P1 / P2)", "licence")]
     for e in (manifest or load_manifest()).values():
         acc = e.accuracy or {}
-        measured = " / ".join(f"{acc[k]:.1f} mm" if k in acc else "-" for k in ("mpjpe_mm", "p_mpjpe_mm"))
+        measured = _p1_p2(acc, "")
         if "input" in acc:
             measured += f" ({acc['input']})"
+        if "sh_mpjpe_mm" in acc:
+            measured += f"; {_p1_p2(acc, 'sh_')} (Stacked Hourglass 2D)"
         rows.append((e.name, str(e.config.frames), e.status, measured if acc else "not measured", e.licence))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(r, widths)), r[-1]]) for r in rows)

@@ -227,6 +227,12 @@ def test_models_table_shows_measured_accuracy(tmp_path):
     assert "52.3 mm / 40.0 mm (GT 2D)" in weights.manifest_table({"test-27": entry})
 
 
+def test_models_table_shows_detection_accuracy_when_measured():
+    acc = {"mpjpe_mm": 52.31, "p_mpjpe_mm": 40.0, "input": "GT 2D", "sh_mpjpe_mm": 70.04, "sh_p_mpjpe_mm": 51.26}
+    entry = weights.ModelEntry.from_dict({**_entry_dict("0" * 64), "accuracy": acc})
+    assert "52.3 mm / 40.0 mm (GT 2D); 70.0 mm / 51.3 mm (Stacked Hourglass 2D)" in weights.manifest_table({"t": entry})
+
+
 # --- names through the bundled folder and the Hugging Face cache --------------------------------
 
 
