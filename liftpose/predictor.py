@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 #: Frame rate of Human3.6M, the rate the models were trained at.
 MODEL_FPS = 50.0
 #: Windows per forward pass are chosen so that a batch holds about this many frames (tokens).
-_TOKENS_PER_BATCH = {"cpu": 8192, "cuda": 131072}
+_TOKENS_PER_BATCH = {"cpu": 4096, "cuda": 131072}
 _DEFAULT_CHUNK = 4096
 _MODES = ("window", "fast")
 _PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
