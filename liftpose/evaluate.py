@@ -31,7 +31,7 @@ import numpy as np
 from .datasets.h36m import TEST_SUBJECTS, Sequence, action_name, load_h36m
 from .datasets.videopose3d import read_positions_2d, with_keypoints
 from .metrics import mpjpe, p_mpjpe
-from .skeleton import FLIP_PERMUTATION
+from .skeleton import FLIP_PERMUTATION, flip_poses
 
 if TYPE_CHECKING:
     from .predictor import Lifter
@@ -83,11 +83,6 @@ def mirror_pixels(keypoints_2d: np.ndarray, width: float) -> np.ndarray:
     return out
 
 
-def mirror_poses(poses: np.ndarray) -> np.ndarray:
-    """(..., 17, 3) camera-frame poses of a mirrored input -> poses of the original (x negated, L/R swapped)."""
-    return poses[..., FLIP_PERMUTATION, :] * np.array([-1, 1, 1], poses.dtype)
-
-
 def lift(lifter: Lifter, seq: Sequence, flips: tuple[bool, ...], **options: Any) -> dict[bool, np.ndarray]:
     """Predict one sequence for each flip setting: ``{flip: (N, 17, 3) metres}``, pelvis at zero.
     ``options`` go to :meth:`Lifter.predict` (``mode``, ``batch_size``, ...)."""
@@ -96,7 +91,7 @@ def lift(lifter: Lifter, seq: Sequence, flips: tuple[bool, ...], **options: Any)
         return {False: lifter.predict(seq.keypoints_2d, size, flip=False, **options)}
     both = np.stack([seq.keypoints_2d, mirror_pixels(seq.keypoints_2d, seq.width)])
     plain, mirrored = lifter.predict(both, size, flip=False, **options)
-    flipped = (plain + mirror_poses(mirrored)) / 2
+    flipped = (plain + flip_poses(mirrored)) / 2
     return {flip: flipped if flip else plain for flip in flips}
 
 

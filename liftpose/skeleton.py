@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import torch
+from ._array import Array
 
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
@@ -27,8 +27,9 @@ BONES: tuple[tuple[int, int], ...] = (
 )  # fmt: skip
 
 
-def flip_poses(x: torch.Tensor) -> torch.Tensor:
-    """Mirror x and swap left/right joints of (..., J, C) normalised 2D or camera-frame 3D."""
-    x = x[..., FLIP_PERMUTATION, :].clone()
+def flip_poses(x: Array) -> Array:
+    """Mirror x and swap left/right joints of (..., J, C) normalised 2D or camera-frame 3D (numpy or
+    torch; a new array)."""
+    x = x[..., list(FLIP_PERMUTATION), :]  # advanced indexing: a copy for numpy and torch alike
     x[..., 0] *= -1
     return x
