@@ -93,6 +93,7 @@ def _lift(args: argparse.Namespace) -> None:
 
 def _add_lift(sub: argparse._SubParsersAction) -> None:
     from .formats import LAYOUTS
+    from .predictor import MODES, PRECISIONS
     from .preprocess import DEFAULT_THRESHOLD
 
     lift = sub.add_parser(
@@ -122,11 +123,11 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
     lift.add_argument("--no-flip", action="store_true", help="skip flip test-time augmentation (half the compute)")
     lift.add_argument(
         "--mode",
-        choices=("window", "fast"),
+        choices=MODES,
         default="window",
         help="window: a centred window per frame (default); fast: about T times less compute (docs/cli.md)",
     )
-    lift.add_argument("--precision", choices=("float32", "bfloat16", "float16"), default="float32",
+    lift.add_argument("--precision", choices=tuple(PRECISIONS), default="float32",
                       help="arithmetic (default float32; half precision is for GPUs)")  # fmt: skip
     lift.add_argument("--key", help="name of the keypoint array in an .npz / JSON object (default: 'keypoints')")
     lift.set_defaults(func=_lift)

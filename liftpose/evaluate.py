@@ -210,6 +210,8 @@ def to_json(evals: list[Evaluation], notes: list[str], **info) -> dict:
 
 
 def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    from .predictor import MODES
+
     p = p or argparse.ArgumentParser(prog="liftpose evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="model name (e.g. h36m-243) or folder with model.safetensors + config.json")
     p.add_argument("--data", required=True, help="Human3.6M folder (poses_3d_world.npz, cameras.json, ...)")
@@ -226,7 +228,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--allow-pickle", action="store_true", help="allow unpickling --keypoints-2d files (only for trusted files)")
     p.add_argument("--json", help="also write the results as JSON to this file")
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
-    p.add_argument("--mode", choices=("window", "fast"), default="window", help="Lifter.predict mode (default: window)")
+    p.add_argument("--mode", choices=MODES, default="window", help="Lifter.predict mode (default: window)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the Lifter's choice)")
     return p
 

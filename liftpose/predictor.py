@@ -48,8 +48,10 @@ MODEL_FPS = 50.0
 #: Windows per forward pass are chosen so that a batch holds about this many frames (tokens).
 _TOKENS_PER_BATCH = {"cpu": 4096, "cuda": 131072}
 _DEFAULT_CHUNK = 4096
-_MODES = ("window", "fast")
-_PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+#: ``predict(mode=...)``: a centred window per frame, or the seq2seq fast mode.
+MODES = ("window", "fast")
+#: ``precision=`` names and their dtypes.
+PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 #: ``progress``: a callable ``(frames_done, frames_total)``, or True for a tqdm bar.
 Progress = Union[Callable[[int, int], None], bool, None]
@@ -151,8 +153,8 @@ class Lifter:
         Returns float32 (T, 17, 3) or (N, T, 17, 3) camera-frame joints in metres with the pelvis
         at zero: a numpy array for numpy input, a tensor on the input's device for tensor input.
         """
-        if mode not in _MODES:
-            raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         x, batched = _as_sequences(keypoints_2d)
         x = _h36m_coordinates(x, layout, threshold)
         screen = _screen_size(image_size, normalized)
@@ -512,9 +514,9 @@ def _screen_size(image_size: Sequence[float] | None, normalized: bool) -> tuple[
 
 def _dtype(precision: str) -> torch.dtype:
     try:
-        return _PRECISIONS[precision]
+        return PRECISIONS[precision]
     except (KeyError, TypeError):
-        raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {precision!r}") from None
+        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}") from None
 
 
 def _positive(name: str, value: int) -> int:
