@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from .camera import normalize_screen
+from .engine import WindowEncoder, mirror_average
 from .formats import Layout, to_h36m
-from .predictor import _mirror_average, _WindowEncoder
 from .preprocess import fill_gaps, valid_mask
 from .skeleton import NUM_JOINTS, ROOT
 
@@ -37,7 +37,7 @@ class PoseStream:
 
     def __init__(
         self,
-        encoder: _WindowEncoder,
+        encoder: WindowEncoder,
         layout: Layout,
         threshold: float,
         screen: tuple[float, float] | None,
@@ -101,7 +101,7 @@ class PoseStream:
 
     def _run(self, x: torch.Tensor) -> list[np.ndarray]:
         with torch.inference_mode():
-            poses = _mirror_average(self._encoder.push, x[None], self._flip)[0]
+            poses = mirror_average(self._encoder.push, x[None], self._flip)[0]
             poses[:, ROOT] = 0
         return list(poses.cpu().numpy())
 
