@@ -14,7 +14,7 @@ import pytest
 from conftest import DATA
 
 from liftpose import Lifter
-from liftpose.bones import bone_length_cv
+from liftpose.bones import LIMB_BONES, bone_length_cv, bone_lengths
 from liftpose.formats import load_keypoints
 from liftpose.weights import load_manifest
 
@@ -44,7 +44,9 @@ def test_limb_bone_lengths_are_steady(lifter, name):
     assert poses.shape == (len(data.keypoints), 17, 3) and np.isfinite(poses).all()
     cv = bone_length_cv(poses)
     worst = max(cv, key=cv.get)
-    print(f"\n{name}: {len(poses)} frames, worst bone {worst} cv={cv[worst]:.3f}")
+    mm = 1000 * bone_lengths(poses, {worst: LIMB_BONES[worst]})[:, 0]
+    print(f"\n{name}: {len(poses)} frames, worst bone {worst} cv={cv[worst]:.3f} "
+          f"(length {mm.min():.0f} to {mm.max():.0f} mm, median {np.median(mm):.0f})")  # fmt: skip
     assert cv[worst] < MAX_CV, f"{name}: bone length CV over {MAX_CV}: " + ", ".join(
         f"{k} {v:.3f}" for k, v in cv.items()
     )
