@@ -59,9 +59,14 @@ class WindowPool:
     def __len__(self) -> int:
         return len(self.centres)
 
+    def to(self, device: torch.device | str) -> "WindowPool":
+        """The same pool with its tensors on ``device`` (windows are then gathered there)."""
+        return WindowPool(self.inputs.to(device), self.targets.to(device), self.centres.to(device), self.radius)
+
     def gather(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows around ``centres[idx]``: inputs (B, T, J, 2), targets (B, T, J, 3)."""
-        w = self.centres[idx, None] + torch.arange(-self.radius, self.radius + 1)
+        w = self.centres[idx.to(self.centres.device), None]
+        w = w + torch.arange(-self.radius, self.radius + 1, device=w.device)
         return self.inputs[w], self.targets[w]
 
 
@@ -129,20 +134,21 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 
 def train(args: argparse.Namespace) -> TrainResult:
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cfg = ModelConfig.for_frames(args.frames)
     torch.manual_seed(args.seed)  # the initial weights
-    model = StridedTransformer(cfg)
+    model = StridedTransformer(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, amsgrad=True)
 
     seqs = load_h36m(args.data, tuple(args.subjects), args.input)
-    pool = WindowPool.from_sequences(seqs, cfg.frames)
+    pool = WindowPool.from_sequences(seqs, cfg.frames).to(device)
     val = None
     if args.eval_every:
         val_subjects = tuple(s for s in TEST_SUBJECTS if s in available_subjects(args.data))
         if val_subjects:
-            val = WindowPool.from_sequences(load_h36m(args.data, val_subjects, args.input), cfg.frames)
+            val = WindowPool.from_sequences(load_h36m(args.data, val_subjects, args.input), cfg.frames).to(device)
         else:
             print(f"no {'/'.join(TEST_SUBJECTS)} in {args.data}: no validation", flush=True)
     samples = args.epoch_samples or len(pool)
@@ -163,6 +169,7 @@ def train(args: argparse.Namespace) -> TrainResult:
     model.train()
     result = TrainResult(out, step, step)
     t0, losses = time.time(), []
+    deadline = time.time() + 60 * args.max_minutes if args.max_minutes is not None else float("inf")
     while step < args.steps:
         lr = args.lr * args.lr_decay ** (step // steps_per_epoch)
         for g in opt.param_groups:
@@ -170,10 +177,11 @@ def train(args: argparse.Namespace) -> TrainResult:
         gen = _step_generator(args.seed, step)
         torch.manual_seed(args.seed * 1_000_003 + step)  # dropout
         x, y = pool.gather(batch_indices(len(pool), args.batch, args.seed, step, steps_per_epoch))
-        flip = torch.rand(len(x), generator=gen) < 0.5
+        # Drawn on the CPU generator whatever the device, so a step's flips and noise never change.
+        flip = (torch.rand(len(x), generator=gen) < 0.5).to(device)
         x[flip], y[flip] = flip_poses(x[flip]), flip_poses(y[flip])
         if noise > 0:
-            x = x + noise * torch.randn(x.shape, generator=gen)
+            x = x + noise * torch.randn(x.shape, generator=gen).to(device)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=args.bf16):
             loss = full_to_single_loss(model, x, y)
         opt.zero_grad(set_to_none=True)
@@ -187,12 +195,16 @@ def train(args: argparse.Namespace) -> TrainResult:
             print(f"step {step} epoch {step / steps_per_epoch:.2f} lr {lr:.2e} "
                   f"loss {np.mean(losses):.5f} ({rate:.0f} samples/s)", flush=True)  # fmt: skip
             t0, losses = time.time(), []
-        if step % args.save_every == 0 or step == args.steps:
+        stop = time.time() > deadline
+        if step % args.save_every == 0 or step == args.steps or stop:
             _save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                                     "config": cfg.to_dict()})  # fmt: skip
         if val is not None and (step % args.eval_every == 0 or step == args.steps):
             print(f"step {step} val MPJPE (STE, {args.input} 2D, {min(4096, len(val))} windows of {'+'.join(val_subjects)}): "
                   f"{quick_eval(model, val):.1f} mm", flush=True)  # fmt: skip
+        if stop:
+            print(f"stopped at step {step} after --max-minutes {args.max_minutes}: continue with --resume", flush=True)
+            break
     from .weights import save_pretrained
 
     save_pretrained(model, out)
@@ -214,6 +226,8 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--lr-decay", type=float, default=0.95, help="multiplied into the lr once per epoch")
     p.add_argument("--epoch-samples", type=int, default=0, help="samples per 'epoch' for the lr decay (0: the whole set)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast on CPUs with AVX512-BF16 and on GPUs)")
+    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--max-minutes", type=float, help="stop after this many minutes (checkpoint and weights written)")
     p.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")

@@ -31,6 +31,15 @@ def test_resumed_run_has_the_losses_and_weights_of_an_uninterrupted_one(data, tm
         assert torch.equal(pa, pb), name
 
 
+def test_max_minutes_stops_with_a_checkpoint_that_resumes_exactly(data, tmp_path):
+    straight = train(_args(data, tmp_path / "a", 10, "--eval-every", "0"))
+    stopped = train(_args(data, tmp_path / "b", 10, "--eval-every", "0", "--max-minutes", "0"))
+    assert stopped.step == 1 and load_model(tmp_path / "b").cfg.frames == 27  # weights written too
+    resumed = train(_args(data, tmp_path / "b", 10, "--eval-every", "0", "--resume"))
+    assert (resumed.first_step, resumed.step) == (1, 10)
+    assert stopped.losses + resumed.losses == straight.losses
+
+
 def test_resume_with_another_receptive_field_is_refused(data, tmp_path):
     train(_args(data, tmp_path, 5, "--eval-every", "0"))
     args = _args(data, tmp_path, 10, "--eval-every", "0", "--resume")
