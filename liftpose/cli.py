@@ -171,10 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_export_onnx)
 
     from .train import build_parser as train_parser
+    from .train import train
 
     t = sub.add_parser("train", help="train on Human3.6M")
     train_parser(t)
-    t.set_defaults(func=lambda a: __import__("liftpose.train", fromlist=["train"]).train(a))
+    t.set_defaults(func=train)
     return p
 
 

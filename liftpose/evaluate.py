@@ -210,7 +210,7 @@ def to_json(evals: list[Evaluation], notes: list[str], **info) -> dict:
 
 
 def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    from .predictor import MODES
+    from .predictor import MODES, PRECISIONS
 
     p = p or argparse.ArgumentParser(prog="liftpose evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="model name (e.g. h36m-243) or folder with model.safetensors + config.json")
@@ -230,6 +230,8 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--mode", choices=MODES, default="window", help="Lifter.predict mode (default: window)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the Lifter's choice)")
+    p.add_argument("--precision", choices=tuple(PRECISIONS), default="float32",
+                   help="arithmetic (default float32; half precision is for GPUs)")  # fmt: skip
     return p
 
 
@@ -251,15 +253,15 @@ def run(args: argparse.Namespace) -> list[Evaluation]:
     start = time.time()
     subjects = tuple(args.subjects)
     cameras = tuple(args.cameras) if args.cameras else None
-    options = {"mode": args.mode} | ({"batch_size": args.batch_size} if args.batch_size else {})
+    options = {"mode": args.mode, "precision": args.precision, "batch_size": args.batch_size}
     evals, notes = evaluate_h36m(lifter, args.data, subjects, inputs, args.flip, options, extra, progress, cameras)
     print(format_table(evals, subjects))
     for note in notes:
         print(f"note: {note}")
     if args.json:
         info = {"model": str(args.model), "data": str(args.data), "subjects": list(subjects),
-                "cameras": list(cameras or ("all",)), "mode": args.mode, "receptive_field": lifter.receptive_field,
-                "seconds": round(time.time() - start, 1)}  # fmt: skip
+                "cameras": list(cameras or ("all",)), "mode": args.mode, "precision": args.precision,
+                "receptive_field": lifter.receptive_field, "seconds": round(time.time() - start, 1)}  # fmt: skip
         Path(args.json).write_text(json.dumps(to_json(evals, notes, **info), indent=2) + "\n")
         print(f"wrote {args.json}")
     return evals

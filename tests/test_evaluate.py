@@ -58,7 +58,7 @@ def test_command_writes_the_table_as_json(converted_27, data, tmp_path, capsys):
     evaluate_main([str(converted_27), "--data", str(data), "--input", "gt", "--cameras", "54138969",
                    "--json", str(out), "--device", "cpu"])  # fmt: skip
     result = json.loads(out.read_text())
-    assert result["cameras"] == ["54138969"] and result["unit"] == "mm"
+    assert result["cameras"] == ["54138969"] and result["unit"] == "mm" and result["precision"] == "float32"
     assert [(r["input"], r["flip"]) for r in result["results"]] == [("gt", False), ("gt", True)]
     frames = sum(s.poses_3d.shape[0] for s in load_h36m(data, ("S9", "S11"), "gt") if s.camera == "54138969")
     assert sum(result["results"][0]["frames"].values()) == frames
