@@ -1,4 +1,4 @@
-"""The inference engine behind :class:`liftpose.Lifter` and :class:`liftpose.PoseStream`.
+"""The inference engine behind :class:`liftpose.Lifter` and :class:`liftpose.stream.PoseStream`.
 
 :class:`FoldedNet` is ``StridedTransformer.encode`` rearranged for inference (same numbers to
 about 1e-6, fewer operations): the official LayerNorms' affine parts, the heads' BatchNorms and the
