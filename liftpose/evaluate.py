@@ -31,7 +31,7 @@ import numpy as np
 from .datasets.h36m import TEST_SUBJECTS, Sequence, action_name, load_h36m
 from .datasets.videopose3d import read_positions_2d, with_keypoints
 from .metrics import mpjpe, p_mpjpe
-from .skeleton import FLIP_PERMUTATION, flip_poses
+from .skeleton import flip_poses
 
 if TYPE_CHECKING:
     from .predictor import Lifter
@@ -78,8 +78,8 @@ def action_means(actions: Iterable[str], errors: Iterable[np.ndarray]) -> tuple[
 
 def mirror_pixels(keypoints_2d: np.ndarray, width: float) -> np.ndarray:
     """(..., 17, 2) pixels -> the mirror image: ``u -> width - u`` and left/right swapped."""
-    out = keypoints_2d[..., FLIP_PERMUTATION, :].copy()
-    out[..., 0] = width - out[..., 0]
+    out = flip_poses(keypoints_2d)  # u -> -u, left/right swapped (a copy)
+    out[..., 0] += width
     return out
 
 
