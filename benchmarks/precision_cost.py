@@ -53,18 +53,20 @@ def main() -> None:
     cams = " ".join(args.cameras)
     print(f"{args.model} (T={t}): {len(x)} clips from {len(seqs)} sequences (S9, S11; cameras {cams}), "
           f"{target.shape[0] * target.shape[1]} scored frames, window mode, flip, device {args.device}")  # fmt: skip
-    preds = {}
-    for precision in ["float32"] + args.precision:
+
+    def run(precision: str) -> tuple[np.ndarray, float]:
         start = time.perf_counter()
-        preds[precision] = lifter.predict(x, size, precision=precision)[:, pad : pad + t]
-        seconds = time.perf_counter() - start
-        err = 1000 * mpjpe(preds[precision], target).mean()
-        line = f"{precision:<9} MPJPE {err:8.3f} mm  ({seconds:6.1f} s)"
-        if precision != "float32":
-            base = 1000 * mpjpe(preds["float32"], target).mean()
-            dist = 1000 * np.linalg.norm(preds[precision] - preds["float32"], axis=-1).mean()
-            line += f"  change {err - base:+.3f} mm, mean joint distance to float32 {dist:.3f} mm"
-        print(line, flush=True)
+        pred = lifter.predict(x, size, precision=precision)[:, pad : pad + t]
+        err = 1000 * mpjpe(pred, target).mean()
+        print(f"{precision:<9} MPJPE {err:8.3f} mm  ({time.perf_counter() - start:6.1f} s)", end="", flush=True)
+        return pred, err
+
+    base, base_err = run("float32")
+    print()
+    for precision in args.precision:
+        pred, err = run(precision)
+        dist = 1000 * np.linalg.norm(pred - base, axis=-1).mean()
+        print(f"  change {err - base_err:+.3f} mm, mean joint distance to float32 {dist:.3f} mm", flush=True)
 
 
 if __name__ == "__main__":
