@@ -24,7 +24,7 @@ from .camera import normalize_screen
 from .config import ModelConfig
 from .datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, available_subjects, load_h36m
 from .model import StridedTransformer
-from .skeleton import flip_poses
+from .skeleton import BONES, flip_poses
 
 
 @dataclass
@@ -74,11 +74,30 @@ def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(pred - target, dim=-1).mean()
 
 
-def full_to_single_loss(model: StridedTransformer, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """MPJPE of the VTE over all T frames + MPJPE of the STE on the centre frame (weights 1, 1)."""
+def bone_length_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error (metres) of the 16 bone lengths of poses (..., 17, 3)."""
+    parent, child = torch.tensor(BONES, device=pred.device).T
+    length = lambda p: torch.linalg.vector_norm(p[..., child, :] - p[..., parent, :], dim=-1)  # noqa: E731
+    return (length(pred) - length(target)).abs().mean()
+
+
+def full_to_single_loss(
+    model: StridedTransformer, x: torch.Tensor, y: torch.Tensor, bone_weight: float = 0.0
+) -> torch.Tensor:
+    """MPJPE of the VTE over all T frames + MPJPE of the STE on the centre frame (weights 1, 1),
+    plus ``bone_weight`` times the bone-length error of both (0: the paper's loss).
+
+    Where the 2D leaves a joint's depth ambiguous (a limb pointing towards or away from the
+    camera), MPJPE is indifferent between the two depths and any point between them, and the
+    points between them shorten the bone; the bone-length term makes the network commit to one.
+    """
     centre, window = model(x)
     y = y - y[..., :1, :]  # the official code zeroes the pelvis of the target
-    return mpjpe_loss(window.float(), y) + mpjpe_loss(centre.float(), y[:, model.cfg.frames // 2])
+    window, centre, y_centre = window.float(), centre.float(), y[:, model.cfg.frames // 2]
+    loss = mpjpe_loss(window, y) + mpjpe_loss(centre, y_centre)
+    if bone_weight:
+        loss = loss + bone_weight * (bone_length_loss(window, y) + bone_length_loss(centre, y_centre))
+    return loss
 
 
 def _step_generator(seed: int, step: int) -> torch.Generator:
@@ -183,7 +202,7 @@ def train(args: argparse.Namespace) -> TrainResult:
         if noise > 0:
             x = x + noise * torch.randn(x.shape, generator=gen).to(device)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=args.bf16):
-            loss = full_to_single_loss(model, x, y)
+            loss = full_to_single_loss(model, x, y, args.bone_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -220,6 +239,8 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--input", choices=("gt", "sh"), default="gt", help="2D input: projected ground truth or Stacked Hourglass")
     p.add_argument("--noise-px", type=float, default=0.0, help="Gaussian noise std on 2D inputs, pixels of a 1000-px image")
     p.add_argument("--subjects", nargs="+", default=list(TRAIN_SUBJECTS))
+    p.add_argument("--bone-weight", type=float, default=0.0,
+                   help="weight of a bone-length error term added to the loss (0: the paper's loss)")  # fmt: skip
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--steps", type=int, default=10_000)
     p.add_argument("--lr", type=float, default=1e-3)

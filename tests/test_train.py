@@ -4,7 +4,7 @@ import pytest
 import torch
 from synthetic_h36m import write_synthetic_h36m
 
-from liftpose.train import build_parser, train
+from liftpose.train import bone_length_loss, build_parser, train
 from liftpose.weights import load_model
 
 
@@ -38,6 +38,20 @@ def test_max_minutes_stops_with_a_checkpoint_that_resumes_exactly(data, tmp_path
     resumed = train(_args(data, tmp_path / "b", 10, "--eval-every", "0", "--resume"))
     assert (resumed.first_step, resumed.step) == (1, 10)
     assert stopped.losses + resumed.losses == straight.losses
+
+
+def test_bone_length_loss_ignores_rigid_motion_and_measures_length_error():
+    y = torch.randn(2, 5, 17, 3, generator=torch.Generator().manual_seed(0))
+    rotation = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(1)))[0]
+    assert bone_length_loss(y @ rotation.T + 0.3, y) < 1e-6
+    lengths = torch.linalg.vector_norm(y[..., 1:, :] - y[..., [0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15], :], dim=-1)
+    assert torch.isclose(bone_length_loss(1.1 * y, y), 0.1 * lengths.mean(), rtol=1e-5)
+
+
+def test_bone_weight_adds_to_the_loss_of_the_same_batch(data, tmp_path):
+    plain = train(_args(data, tmp_path / "a", 1, "--eval-every", "0"))
+    boned = train(_args(data, tmp_path / "b", 1, "--eval-every", "0", "--bone-weight", "1"))
+    assert boned.losses[0] > plain.losses[0]  # same initial weights, batch, flips, noise and dropout
 
 
 def test_resume_with_another_receptive_field_is_refused(data, tmp_path):
