@@ -74,11 +74,16 @@ def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(pred - target, dim=-1).mean()
 
 
+_PARENTS, _CHILDREN = ([bone[i] for bone in BONES] for i in (0, 1))
+
+
+def _bone_lengths(poses: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.vector_norm(poses[..., _CHILDREN, :] - poses[..., _PARENTS, :], dim=-1)
+
+
 def bone_length_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute error (metres) of the 16 bone lengths of poses (..., 17, 3)."""
-    parent, child = torch.tensor(BONES, device=pred.device).T
-    length = lambda p: torch.linalg.vector_norm(p[..., child, :] - p[..., parent, :], dim=-1)  # noqa: E731
-    return (length(pred) - length(target)).abs().mean()
+    return (_bone_lengths(pred) - _bone_lengths(target)).abs().mean()
 
 
 def full_to_single_loss(
