@@ -20,11 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .augment import DetectorAugment
 from .camera import normalize_screen
 from .config import ModelConfig
 from .datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, Sequence, available_subjects, load_h36m
 from .model import StridedTransformer
 from .skeleton import BONES, flip_poses
+from .warm_start import init_from
 
 
 @dataclass
@@ -38,22 +40,29 @@ class WindowPool:
     targets: torch.Tensor  # (F, J, 3) root-relative metres
     centres: torch.Tensor  # (N,) long
     radius: int
+    detections: torch.Tensor | None = None  # (F, J, 2) normalised detector 2D of the same frames
 
     @classmethod
-    def from_sequences(cls, seqs: list[Sequence], frames: int) -> "WindowPool":
+    def from_sequences(cls, seqs: list[Sequence], frames: int, detections: list[Sequence] | None = None) -> "WindowPool":
+        """``detections``: the same (subject, action, camera) sequences with detector 2D; a
+        sequence without detections uses its ``seqs`` input in their place."""
         r = frames // 2
-        xs, ys, cs, offset = [], [], [], 0
+        pad = functools.partial(np.pad, pad_width=((r, r), (0, 0), (0, 0)), mode="edge")
+        by_key = {(d.subject, d.action, d.camera): d for d in detections or ()}
+        xs, ds, ys, cs, offset = [], [], [], [], 0
         for s in seqs:
-            x = normalize_screen(s.keypoints_2d, s.width, s.height)
-            xs.append(np.pad(x, ((r, r), (0, 0), (0, 0)), mode="edge"))
-            ys.append(np.pad(s.poses_3d, ((r, r), (0, 0), (0, 0)), mode="edge"))
-            cs.append(np.arange(len(x)) + offset + r)
-            offset += len(x) + 2 * r
+            xs.append(pad(normalize_screen(s.keypoints_2d, s.width, s.height)))
+            d = by_key.get((s.subject, s.action, s.camera), s)
+            ds.append(pad(normalize_screen(d.keypoints_2d, d.width, d.height)))
+            ys.append(pad(s.poses_3d))
+            cs.append(np.arange(len(s.poses_3d)) + offset + r)
+            offset += len(s.poses_3d) + 2 * r
         return cls(
             torch.from_numpy(np.concatenate(xs)),
             torch.from_numpy(np.concatenate(ys)),
             torch.from_numpy(np.concatenate(cs)),
             r,
+            torch.from_numpy(np.concatenate(ds)) if detections is not None else None,
         )
 
     def __len__(self) -> int:
@@ -61,13 +70,21 @@ class WindowPool:
 
     def to(self, device: torch.device | str) -> "WindowPool":
         """The same pool with its tensors on ``device`` (windows are then gathered there)."""
-        return WindowPool(self.inputs.to(device), self.targets.to(device), self.centres.to(device), self.radius)
+        moved = (t.to(device) if t is not None else None for t in (self.inputs, self.targets, self.centres))
+        return WindowPool(*moved, self.radius, self.detections.to(device) if self.detections is not None else None)
+
+    def _window_frames(self, idx: torch.Tensor) -> torch.Tensor:
+        w = self.centres[idx.to(self.centres.device), None]
+        return w + torch.arange(-self.radius, self.radius + 1, device=w.device)
 
     def gather(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows around ``centres[idx]``: inputs (B, T, J, 2), targets (B, T, J, 3)."""
-        w = self.centres[idx.to(self.centres.device), None]
-        w = w + torch.arange(-self.radius, self.radius + 1, device=w.device)
+        w = self._window_frames(idx)
         return self.inputs[w], self.targets[w]
+
+    def gather_detections(self, idx: torch.Tensor) -> torch.Tensor | None:
+        """The detector 2D of the same windows (B, T, J, 2), or None when the pool has none."""
+        return None if self.detections is None else self.detections[self._window_frames(idx)]
 
 
 def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -163,18 +180,24 @@ def train(args: argparse.Namespace) -> TrainResult:
     out.mkdir(parents=True, exist_ok=True)
     cfg = ModelConfig.for_frames(args.frames)
     torch.manual_seed(args.seed)  # the initial weights
-    model = StridedTransformer(cfg).to(device)
+    model = StridedTransformer(cfg)
+    if args.init_from and not (args.resume and (out / "last.pt").exists()):
+        init_from(model, args.init_from)
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, amsgrad=True)
 
+    augment = _detector_augment(args)
     seqs = load_h36m(args.data, tuple(args.subjects), args.input)
-    pool = WindowPool.from_sequences(seqs, cfg.frames).to(device)
-    val = None
+    dets = load_h36m(args.data, tuple(args.subjects), "sh") if augment and augment.detections > 0 else None
+    pool = WindowPool.from_sequences(seqs, cfg.frames, dets).to(device)
+    vals = {}
     if args.eval_every:
-        val_subjects = tuple(s for s in TEST_SUBJECTS if s in available_subjects(args.data))
-        if val_subjects:
-            val = WindowPool.from_sequences(load_h36m(args.data, val_subjects, args.input), cfg.frames).to(device)
-        else:
-            print(f"no {'/'.join(TEST_SUBJECTS)} in {args.data}: no validation", flush=True)
+        val_subjects = tuple(s for s in args.val_subjects if s in available_subjects(args.data))
+        for source in dict.fromkeys((args.input, "sh") if augment else (args.input,)):
+            if val_subjects:
+                vals[source] = WindowPool.from_sequences(load_h36m(args.data, val_subjects, source), cfg.frames).to(device)
+        if not val_subjects:
+            print(f"no {'/'.join(args.val_subjects)} in {args.data}: no validation", flush=True)
     samples = args.epoch_samples or len(pool)
     steps_per_epoch = max(1, samples // args.batch)
     noise = args.noise_px * 2 / 1000.0  # pixels -> normalised units of a 1000-px-wide image
@@ -200,9 +223,12 @@ def train(args: argparse.Namespace) -> TrainResult:
             g["lr"] = lr
         gen = _step_generator(args.seed, step)
         torch.manual_seed(args.seed * 1_000_003 + step)  # dropout
-        x, y = pool.gather(batch_indices(len(pool), args.batch, args.seed, step, steps_per_epoch))
+        idx = batch_indices(len(pool), args.batch, args.seed, step, steps_per_epoch)
+        x, y = pool.gather(idx)
         # Drawn on the CPU generator whatever the device, so a step's flips and noise never change.
         flip = (torch.rand(len(x), generator=gen) < 0.5).to(device)
+        if augment:
+            x = augment(x, pool.gather_detections(idx), gen)
         x[flip], y[flip] = flip_poses(x[flip]), flip_poses(y[flip])
         if noise > 0:
             x = x + noise * torch.randn(x.shape, generator=gen).to(device)
@@ -223,9 +249,10 @@ def train(args: argparse.Namespace) -> TrainResult:
         if step % args.save_every == 0 or step == args.steps or stop:
             _save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                                     "config": cfg.to_dict()})  # fmt: skip
-        if val is not None and (step % args.eval_every == 0 or step == args.steps):
-            print(f"step {step} val MPJPE (STE, {args.input} 2D, {min(4096, len(val))} windows of {'+'.join(val_subjects)}): "
-                  f"{quick_eval(model, val):.1f} mm", flush=True)  # fmt: skip
+        for source, val in vals.items():
+            if step % args.eval_every == 0 or step == args.steps:
+                print(f"step {step} val MPJPE (STE, {source} 2D, {min(4096, len(val))} windows of {'+'.join(val_subjects)}): "
+                      f"{quick_eval(model, val):.1f} mm", flush=True)  # fmt: skip
         if stop:
             print(f"stopped at step {step} after --max-minutes {args.max_minutes}: continue with --resume", flush=True)
             break
@@ -236,6 +263,14 @@ def train(args: argparse.Namespace) -> TrainResult:
     return result
 
 
+def _detector_augment(args: argparse.Namespace) -> DetectorAugment | None:
+    if not args.detector_aug:
+        return None
+    return DetectorAugment(detections=args.aug_detections, offset_px=args.aug_offset_px, jitter_px=args.aug_jitter_px,
+                           drop=args.aug_drop, adapter=args.aug_adapter, framing=args.aug_framing,
+                           scale=args.aug_scale, shift=args.aug_shift)  # fmt: skip
+
+
 def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog="liftpose train", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="Human3.6M folder (poses_3d_world.npz, cameras.json, ...)")
@@ -244,6 +279,21 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--input", choices=("gt", "sh"), default="gt", help="2D input: projected ground truth or Stacked Hourglass")
     p.add_argument("--noise-px", type=float, default=0.0, help="Gaussian noise std on 2D inputs, pixels of a 1000-px image")
     p.add_argument("--subjects", nargs="+", default=list(TRAIN_SUBJECTS))
+    p.add_argument("--val-subjects", nargs="+", default=list(TEST_SUBJECTS), help="subjects of the quick monitor")
+    p.add_argument("--init-from", metavar="NAME_OR_PATH",
+                   help="start from another model's weights (any T: positional embeddings resampled in time)")  # fmt: skip
+    aug = DetectorAugment()
+    p.add_argument("--detector-aug", action="store_true",
+                   help="detector-like inputs: real SH detections for a fraction of windows, imitated detector errors "
+                        "for the rest (liftpose.augment); the --aug-* options set its strengths")  # fmt: skip
+    p.add_argument("--aug-detections", type=float, default=aug.detections, help="fraction of windows from SH detections")
+    p.add_argument("--aug-offset-px", type=float, default=aug.offset_px, help="per-joint definition offset std (px)")
+    p.add_argument("--aug-jitter-px", type=float, default=aug.jitter_px, help="largest per-frame jitter std (px)")
+    p.add_argument("--aug-drop", type=float, default=aug.drop, help="probability of dropped, interpolated joints")
+    p.add_argument("--aug-adapter", type=float, default=aug.adapter, help="probability of COCO-17 adapter torso joints")
+    p.add_argument("--aug-framing", type=float, default=aug.framing, help="probability of rescaling/moving the person")
+    p.add_argument("--aug-scale", type=float, default=aug.scale, help="scale range [1/s, s] of --aug-framing")
+    p.add_argument("--aug-shift", type=float, default=aug.shift, help="shift range (normalised units) of --aug-framing")
     p.add_argument("--bone-weight", type=float, default=0.0,
                    help="weight of a bone-length error term added to the loss (0: the paper's loss)")  # fmt: skip
     p.add_argument("--batch", type=int, default=256)
