@@ -261,3 +261,14 @@ def reprojection_error(
     uv = q[..., :2] / q[..., 2:3] * cam.focal + cam.centre
     kp = to_h36m(_numpy(keypoints_2d), get_layout(layout))[..., :2]
     return np.linalg.norm(uv - kp, axis=-1)
+
+
+def split_error(estimated: Array, true: Array) -> tuple[np.ndarray, np.ndarray]:
+    """Error of camera-frame positions (..., 3) against the truth, split by what the 2D decides:
+    (image-plane part: distance perpendicular to the true point's line of sight, depth part: signed
+    error along it, positive = too far), both (...) in the input's units."""
+    est, ref = _numpy(estimated), _numpy(true)
+    ray = ref / np.linalg.norm(ref, axis=-1, keepdims=True)
+    err = est - ref
+    along = np.sum(err * ray, axis=-1)
+    return np.linalg.norm(err - along[..., None] * ray, axis=-1), along
