@@ -57,7 +57,9 @@ def main() -> None:
         for s in seqs:
             cam = cams[s.subject][s.camera]
             poses = lifter.predict(s.keypoints_2d, (s.width, s.height), mode="fast")
-            path = root_trajectory(poses, s.keypoints_2d, (s.width, s.height), focal=tuple(cam.f), principal_point=tuple(cam.c))
+            path = root_trajectory(
+                poses, s.keypoints_2d, (s.width, s.height), focal=tuple(cam.f), principal_point=tuple(cam.c)
+            )
             true = s.root.astype(np.float64)
             e_plane, e_depth = split_error(path, true)
             dist = np.linalg.norm(true, axis=-1)
@@ -74,15 +76,21 @@ def main() -> None:
             methods[g.method] += 1
             tilt_lifted.append(tilt_errors(g, up, pitch, roll))
         print(f"\n2D {source}: {len(seqs)} sequences, {frames} frames, {time.time() - start:.0f} s")
-        print(f"  pelvis path: image-plane {1000 * sum(plane) / frames:.1f} mm, depth {1000 * sum(depth) / frames:.1f} mm "
-              f"= {100 * sum(rel_depth) / frames:.2f} % of the distance (mean over frames)")
-        print(f"  steadiness: mean |second difference| {1000 * np.mean(jitter):.2f} mm/frame^2 "
-              f"(true path {1000 * np.mean(jitter_true):.2f})")
+        print(
+            f"  pelvis path: image-plane {1000 * sum(plane) / frames:.1f} mm, depth {1000 * sum(depth) / frames:.1f} mm "
+            f"= {100 * sum(rel_depth) / frames:.2f} % of the distance (mean over frames)"
+        )
+        print(
+            f"  steadiness: mean |second difference| {1000 * np.mean(jitter):.2f} mm/frame^2 "
+            f"(true path {1000 * np.mean(jitter_true):.2f})"
+        )
         for name, errs in (("true joints", tilt_true), ("lifted + fitted path", tilt_lifted)):
             if errs:
                 e = np.array(errs)
-                print(f"  tilt from {name}: up-vector error mean {e[:, 0].mean():.2f} deg (median {np.median(e[:, 0]):.2f}, "
-                      f"max {e[:, 0].max():.1f}); pitch {e[:, 1].mean():.2f}, roll {e[:, 2].mean():.2f} deg")
+                print(
+                    f"  tilt from {name}: up-vector error mean {e[:, 0].mean():.2f} deg (median {np.median(e[:, 0]):.2f}, "
+                    f"max {e[:, 0].max():.1f}); pitch {e[:, 1].mean():.2f}, roll {e[:, 2].mean():.2f} deg"
+                )
         print(f"  floor evidence (lifted): {dict(methods)}")
 
 

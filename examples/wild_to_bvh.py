@@ -60,7 +60,9 @@ def plot_path(world: np.ndarray, fps: float, out: str, title: str) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("detections", nargs="?", default=str(WALK), help="COCO-17 keypoint file (default: the synthetic walk)")
+    p.add_argument(
+        "detections", nargs="?", default=str(WALK), help="COCO-17 keypoint file (default: the synthetic walk)"
+    )
     p.add_argument("--bvh", default="clip.bvh", help="the BVH file to write")
     p.add_argument("--png", default="clip_path.png", help="the picture of the path to write")
     p.add_argument("--model", default="h36m-27", help="model name or weights folder (default h36m-27)")
@@ -69,13 +71,17 @@ def main() -> None:
     lens = p.add_mutually_exclusive_group()
     lens.add_argument("--focal", type=float, help="focal length in pixels")
     lens.add_argument("--fov", type=float, help="field of view in degrees across the longer side (default 65)")
-    p.add_argument("--mode", choices=("window", "fast"), default="window", help="lifting mode (fast: T times less compute)")
+    p.add_argument(
+        "--mode", choices=("window", "fast"), default="window", help="lifting mode (fast: T times less compute)"
+    )
     args = p.parse_args()
 
     data = load_keypoints(args.detections)
     size = tuple(int(v) for v in args.image_size.split("x")) if args.image_size else data.image_size
     fps = args.fps or data.fps or 50.0
-    poses = Lifter.from_pretrained(args.model, device="cpu").predict(data.keypoints, size, layout="coco17", fps=fps, mode=args.mode)
+    poses = Lifter.from_pretrained(args.model, device="cpu").predict(
+        data.keypoints, size, layout="coco17", fps=fps, mode=args.mode
+    )
     path = root_trajectory(poses, data.keypoints, size, focal=args.focal, fov=args.fov, layout="coco17", fps=fps)
     ground = estimate_ground(poses + path[:, None], fps=fps)
     bvh = write_bvh(args.bvh, poses, path, fps, ground=ground)
@@ -83,10 +89,14 @@ def main() -> None:
     walked = np.linalg.norm(np.diff(world[:, 0, :2], axis=0), axis=-1).sum()
     plot_path(world, fps, args.png, f"{Path(args.detections).name}: camera pitch {ground.pitch:.1f}, roll {ground.roll:.1f} "
               f"degrees ({ground.method}); {walked:.1f} m walked")  # fmt: skip
-    print(f"{len(poses)} frames at {fps:g} fps; distance from the camera {np.median(path[:, 2]):.1f} m (median), "
-          f"{walked:.1f} m walked; camera pitch {ground.pitch:.1f}, roll {ground.roll:.1f} degrees ({ground.method})")
-    print(f"wrote {args.bvh} ({bvh.frames} frames, largest joint turn between frames "
-          f"{bvh.rotation_jumps().max():.1f} degrees) and {args.png}")
+    print(
+        f"{len(poses)} frames at {fps:g} fps; distance from the camera {np.median(path[:, 2]):.1f} m (median), "
+        f"{walked:.1f} m walked; camera pitch {ground.pitch:.1f}, roll {ground.roll:.1f} degrees ({ground.method})"
+    )
+    print(
+        f"wrote {args.bvh} ({bvh.frames} frames, largest joint turn between frames "
+        f"{bvh.rotation_jumps().max():.1f} degrees) and {args.png}"
+    )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,13 @@ ORDERS: tuple[str, ...] = tuple("ZXY" if j == 0 or j in _LEFT_ARM + _RIGHT_ARM e
 _REST_DIRECTION = {1: (0, -1, 0), 2: (0, -1, 0), 4: (0, -1, 0), 5: (0, -1, 0), 7: (0, 1, 0), 9: (0, 1, 0),
                    11: (1, 0, 0), 12: (1, 0, 0), 14: (-1, 0, 0), 15: (-1, 0, 0)}  # fmt: skip
 #: End Site offsets of the leaves (metres, rest frame): a foot forward, hands continuing the arm, the head up.
-_END_SITES = {3: (0.0, -0.05, 0.12), 6: (0.0, -0.05, 0.12), 10: (0.0, 0.12, 0.0), 13: (0.08, 0.0, 0.0), 16: (-0.08, 0.0, 0.0)}
+_END_SITES = {
+    3: (0.0, -0.05, 0.12),
+    6: (0.0, -0.05, 0.12),
+    10: (0.0, 0.12, 0.0),
+    13: (0.08, 0.0, 0.0),
+    16: (-0.08, 0.0, 0.0),
+}
 #: Camera-to-world (z up) -> BVH (Y up): X = x, Y = z, Z = -y.
 _Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 
@@ -137,7 +143,9 @@ class Bvh:
             for c in CHILDREN[j]:
                 joint(c, depth + 1)
             if not CHILDREN[j]:
-                lines.extend([f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {vec(self.end_sites[j])}", f"{pad}  }}"])
+                lines.extend(
+                    [f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {vec(self.end_sites[j])}", f"{pad}  }}"]
+                )
             lines.append(f"{pad}}}")
 
         joint(0, 0)
@@ -220,7 +228,9 @@ def _world_rotation(ground: Ground | Array | None, positions: np.ndarray, fps: f
         logger.info("floor from the poses: %s, pitch %.1f, roll %.1f degrees", ground.method, ground.pitch, ground.roll)
     rot = ground.rotation if isinstance(ground, Ground) else np.asarray(ground, dtype=np.float64)
     if rot.shape != (3, 3):
-        raise ValueError(f"ground must be a liftpose.ground.Ground or a (3, 3) camera-to-world rotation, got {rot.shape}")
+        raise ValueError(
+            f"ground must be a liftpose.ground.Ground or a (3, 3) camera-to-world rotation, got {rot.shape}"
+        )
     return _Z_UP_TO_Y_UP @ rot
 
 

@@ -126,7 +126,9 @@ def _body_axis(p: np.ndarray, straightness: float, collinear: float = 25.0) -> t
     return axis / np.linalg.norm(axis), standing
 
 
-def _plane(points: np.ndarray, prior: np.ndarray | None = None, strength: float = 0.0) -> tuple[np.ndarray, float, float]:
+def _plane(
+    points: np.ndarray, prior: np.ndarray | None = None, strength: float = 0.0
+) -> tuple[np.ndarray, float, float]:
     """Total least squares plane through (N, 3) points, pulled towards the normal ``prior``:
     the unit ``n`` minimising ``n^T C n + strength (1 - (n . prior)^2)`` (C: the points' covariance,
     m^2), i.e. the smallest eigenvector of ``C - strength prior prior^T``. A direction in which the
@@ -207,6 +209,10 @@ def estimate_ground(
     if body is not None:
         logger.info("no foot contacts: up is the body's mean axis over %d standing frames", int(standing.sum()))
         return Ground(body, -ankle_height, "body")
-    logger.warning("no foot contacts spanning the floor and no standing frame: assuming a level camera (up = camera -y)")
+    logger.warning(
+        "no foot contacts spanning the floor and no standing frame: assuming a level camera (up = camera -y)"
+    )
     level = -float(np.median(np.min(ankles @ LEVEL_UP, axis=1)))
-    return Ground(LEVEL_UP.copy(), level, "level", 0 if fit is None else fit.contacts, 0.0 if fit is None else fit.spread)
+    return Ground(
+        LEVEL_UP.copy(), level, "level", 0 if fit is None else fit.contacts, 0.0 if fit is None else fit.spread
+    )

@@ -140,9 +140,7 @@ def _fill_frames(t: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(idx, idx[~bad], t[~bad, k]) for k in range(3)], -1)
 
 
-def _fit_sequence(
-    p: np.ndarray, xn: np.ndarray, w: np.ndarray, smooth: float, iterations: int
-) -> np.ndarray:
+def _fit_sequence(p: np.ndarray, xn: np.ndarray, w: np.ndarray, smooth: float, iterations: int) -> np.ndarray:
     """One sequence: (T, J, 3), (T, J, 2) normalised 2D, (T, J) weights already divided by the noise
     variance; ``smooth`` the weight of the squared second differences. Returns (T, 3)."""
     n = len(p)
@@ -224,7 +222,9 @@ def root_trajectory(
     if p.ndim not in (3, 4) or p.shape[-2:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses must be (T, 17, 3) or (N, T, 17, 3) camera-frame metres, got shape {p.shape}")
     if kp.shape[-1] not in (2, 3):
-        raise ValueError(f"keypoints_2d must be (..., T, K, 2) pixels or (..., T, K, 3) with confidence, got {kp.shape}")
+        raise ValueError(
+            f"keypoints_2d must be (..., T, K, 2) pixels or (..., T, K, 3) with confidence, got {kp.shape}"
+        )
     kp = to_h36m(kp, get_layout(layout))
     if kp.shape[:-2] != p.shape[:-2]:
         raise ValueError(

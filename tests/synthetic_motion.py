@@ -58,7 +58,11 @@ def film(world: np.ndarray, fps: float = 50.0, pitch: float = 12.0, roll: float 
     rolled ``roll`` degrees."""
     # camera-to-world: start level (world x = cam x, world y = cam z, world z = -cam y), then pitch down and roll
     level = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
-    cam_rot = Rotation.from_euler("x", -pitch, degrees=True).as_matrix() @ level @ Rotation.from_euler("z", roll, degrees=True).as_matrix()
+    cam_rot = (
+        Rotation.from_euler("x", -pitch, degrees=True).as_matrix()
+        @ level
+        @ Rotation.from_euler("z", roll, degrees=True).as_matrix()
+    )
     centre = np.array([0.0, -distance, 1.6])
     camera = (world - centre) @ cam_rot  # X_cam = cam_rot^T (X - centre)
     uv = FOCAL * camera[..., :2] / camera[..., 2:] + [WIDTH / 2, HEIGHT / 2]

@@ -2,11 +2,11 @@ import logging
 
 import numpy as np
 import pytest
+from synthetic_motion import FOCAL, HEIGHT, WIDTH, clip
 
 from liftpose.ground import LEVEL_UP, Ground, angle_between, estimate_ground, tilt_of_rotation, up_rotation
 from liftpose.trajectory import root_trajectory
 from liftpose.world import LEVEL_CAMERA, to_world
-from synthetic_motion import FOCAL, HEIGHT, WIDTH, clip
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
+from synthetic_motion import FOCAL, HEIGHT, WIDTH, clip
 
 from liftpose.trajectory import DEFAULT_FOV, field_of_view, intrinsics, reprojection_error, root_trajectory
 from liftpose.world import body_height
-from synthetic_motion import FOCAL, HEIGHT, WIDTH, clip
 
 SIZE = (WIDTH, HEIGHT)
 
@@ -30,12 +30,17 @@ def test_noisy_2d_is_smoothed_without_losing_the_path(walk):
     rng = np.random.default_rng(0)
     uv = walk.uv + rng.normal(0.0, 3.0, walk.uv.shape)
     t = root_trajectory(relative(walk), uv, SIZE, focal=FOCAL, fps=walk.fps)
-    per_frame = np.stack([root_trajectory(relative(walk)[i : i + 1], uv[i : i + 1], SIZE, focal=FOCAL)[0] for i in range(0, 150, 10)])
+    per_frame = np.stack(
+        [root_trajectory(relative(walk)[i : i + 1], uv[i : i + 1], SIZE, focal=FOCAL)[0] for i in range(0, 150, 10)]
+    )
     true = walk.camera[:, 0]
     assert np.abs(t - true).mean(0).max() < 0.015  # metres, depth included
     assert np.abs(per_frame - true[::10]).mean(0)[2] > 2 * np.abs(t - true).mean(0)[2]  # the penalty helps depth
     # no jitter the 2D does not have: second differences as small as the true path's
-    assert np.linalg.norm(np.diff(t, 2, axis=0), axis=-1).mean() < 1.5 * np.linalg.norm(np.diff(true, 2, axis=0), axis=-1).mean()
+    assert (
+        np.linalg.norm(np.diff(t, 2, axis=0), axis=-1).mean()
+        < 1.5 * np.linalg.norm(np.diff(true, 2, axis=0), axis=-1).mean()
+    )
 
 
 def test_confidence_weights_ignore_a_wrong_joint(walk):
@@ -49,7 +54,9 @@ def test_confidence_weights_ignore_a_wrong_joint(walk):
 def test_batched_torch_and_height(walk):
     rel = relative(walk)
     one = root_trajectory(rel, walk.uv, SIZE, focal=FOCAL)
-    both = root_trajectory(torch.as_tensor(np.stack([rel, rel])), torch.as_tensor(np.stack([walk.uv, walk.uv])), SIZE, focal=FOCAL)
+    both = root_trajectory(
+        torch.as_tensor(np.stack([rel, rel])), torch.as_tensor(np.stack([walk.uv, walk.uv])), SIZE, focal=FOCAL
+    )
     assert both.shape == (2, 150, 3)
     np.testing.assert_allclose(both[1], one, atol=1e-9)
     tall = root_trajectory(rel, walk.uv, SIZE, focal=FOCAL, height=2 * float(body_height(rel)))
