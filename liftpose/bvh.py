@@ -16,8 +16,9 @@
   its rest children onto the lifted ones (Kabsch). A joint with one child gets the smallest rotation
   (swing) that turns its bone, as carried by the parent, onto the lifted bone: its twist about the
   bone follows the parent, so it cannot flip from frame to frame (a swing is ambiguous only for a
-  bone turned exactly backwards from its rest direction, e.g. an arm crossing the chest to the other
-  side). The three Euler angles of each joint are chosen, of the two that give the same rotation and
+  bone turned exactly away from where it swings from: for hips, shoulders, spine and neck that is
+  the rest direction, e.g. an arm crossing the chest to the other side; knees and elbows swing from
+  a half-bent reference, so only a joint bent 90 degrees the wrong way would be). The three Euler angles of each joint are chosen, of the two that give the same rotation and
   their 360-degree turns, closest to the previous frame's. Channel orders put the bone's own axis in
   the middle (gimbal lock needs a 90-degree twist): ZYX for legs and spine, ZXY for arms and root.
 - **Root.** ``Xposition Yposition Zposition`` = the pelvis path (without a trajectory: the pelvis
@@ -53,6 +54,11 @@ ORDERS: tuple[str, ...] = tuple("ZXY" if j == 0 or j in _LEFT_ARM + _RIGHT_ARM e
 #: person's left): legs down, spine and neck up, arms sideways.
 _REST_DIRECTION = {1: (0, -1, 0), 2: (0, -1, 0), 4: (0, -1, 0), 5: (0, -1, 0), 7: (0, 1, 0), 9: (0, 1, 0),
                    11: (1, 0, 0), 12: (1, 0, 0), 14: (-1, 0, 0), 15: (-1, 0, 0)}  # fmt: skip
+#: Knees and elbows swing from a half-bent reference instead of from their straight rest direction
+#: (knee: shin 90 degrees back, elbow: forearm 90 degrees forward): a swing is ambiguous only for a
+#: bone turned straight away from where it swings from, and a knee or elbow bent 120-150 degrees is
+#: common while one bent 90 degrees the wrong way is not. Pure flexion is then one Euler angle.
+_SWING_REFERENCE = {2: (0, 0, -1), 5: (0, 0, -1), 12: (0, 0, 1), 15: (0, 0, 1)}
 #: End Site offsets of the leaves (metres, rest frame): a foot forward, hands continuing the arm, the head up.
 _END_SITES = {
     3: (0.0, -0.05, 0.12),
@@ -289,8 +295,11 @@ def to_bvh(
         if len(kids) > 1:
             glob[:, j] = _kabsch(_unit(offsets[list(kids)]), _unit(w[:, list(kids)] - w[:, j : j + 1]))
         elif len(kids) == 1:
-            carried = _unit(np.einsum("tij,j->ti", parent_rot, offsets[kids[0]]))
-            glob[:, j] = _swing(carried, _unit(w[:, kids[0]] - w[:, j])) @ parent_rot
+            rest = _unit(offsets[kids[0]])
+            ref = np.asarray(_SWING_REFERENCE.get(j, rest), dtype=np.float64)
+            start = _swing(rest[None], ref[None])[0]  # rest -> reference (identity without one)
+            carried = np.einsum("tij,j->ti", parent_rot, ref)
+            glob[:, j] = _swing(carried, _unit(w[:, kids[0]] - w[:, j])) @ parent_rot @ start
         else:
             glob[:, j] = parent_rot
     local = np.empty_like(glob)
