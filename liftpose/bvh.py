@@ -32,6 +32,7 @@ joints with bone lengths fixed to the medians (``Bvh.fit_error`` says how far ap
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,12 +208,9 @@ def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _continuous_euler(rotations: np.ndarray, order: str) -> np.ndarray:
     """(T, 3, 3) -> (T, 3) degrees, each frame the equivalent Euler triple closest to the previous one."""
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # gimbal-lock warnings: the triple is still a valid one
-            e = Rotation.from_matrix(rotations).as_euler(order, degrees=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # gimbal-lock warnings: the triple is still a valid one
+        e = Rotation.from_matrix(rotations).as_euler(order, degrees=True)
     alt = np.stack([e[:, 0] + 180.0, 180.0 - e[:, 1], e[:, 2] + 180.0], -1)
     out = np.empty_like(e)
     prev = np.zeros(3)

@@ -3,21 +3,24 @@
 A person stands on the floor: over a clip, the ankle that carries the weight sits at the same
 height above the floor, so the low points of the ankles lie on a plane parallel to the floor, and
 the plane's normal is the world's up direction seen from the camera. ``estimate_ground`` fits that
-plane (weighted total least squares, trimmed, a few rounds) to the lower ankle of the frames in
-which it stands still, and checks the fit against the body's mean vertical axis (ankles to thorax
-over the frames with straight legs).
+plane (total least squares, trimmed, a few rounds) to the lower ankle of the frames in which it
+stands still. In a direction in which those contacts spread less than ``prior_spread``, the tilt
+comes from the body's mean vertical axis instead (ankles to thorax, over the frames where the
+person stands straight with the trunk in line with the legs): the normal is the smallest
+eigenvector of ``C - prior_spread^2 b b^T`` (C the contacts' covariance, b the body axis).
 
-What decides the result (``Ground.method``):
+What decided the result (``Ground.method``):
 
-- ``"floor"``: the contacts span the floor in two directions (at least ``min_spread`` metres of
-  spread, the person moves around) and the plane's normal is within ``max_body_angle`` of the body
-  axis. Needs camera-frame positions that include the path (``poses + root_trajectory(...)``):
-  root-relative poses alone only see the feet move relative to the pelvis.
-- ``"body"``: no usable contacts (the person stays in place, sits, or the plane disagrees with the
-  body) but frames with straight legs exist: up is the body's mean axis. People lean (walking: a few
-  degrees forward), so expect a few degrees of error.
-- ``"level"``: neither (e.g. a seated clip without contacts): the camera is assumed level (up is
-  the camera's -y, ``liftpose.world.LEVEL_CAMERA``), with a warning in the log.
+- ``"floor"``: the contacts spread at least ``min_spread`` metres in both directions on the floor
+  (the person moves around): the plane decides. Needs camera-frame positions that include the path
+  (``poses + root_trajectory(...)[:, None]``): root-relative poses alone only show the feet moving
+  relative to the pelvis.
+- ``"floor+body"``: contacts, but narrow in one direction (the person stays in place): the body
+  axis decides that direction (logged).
+- ``"body"``: fewer than ten still ankle positions, but standing frames: up is the body's mean axis.
+  People lean (walking: a few degrees forward), so expect a few degrees of error.
+- ``"level"``: neither usable contacts nor a standing frame (e.g. a seated clip): the camera is
+  assumed level (up is the camera's -y, ``liftpose.world.LEVEL_CAMERA``), with a warning in the log.
 
 Camera frame: x right, y down, z forward. ``pitch`` is the angle the optical axis points below the
 horizon (positive: looking down), ``roll`` the rotation of the image about the optical axis
@@ -47,12 +50,12 @@ LEVEL_UP = np.array([0.0, -1.0, 0.0])
 
 @dataclass(frozen=True)
 class Ground:
-    """The floor seen from the camera: ``up`` (3,) unit vector in the camera frame; ``offset`` such
-    that the floor plane is ``up . x + offset = 0`` (metres, camera frame: ``offset`` is the camera's
-    height above the floor when the positions included the path, else the pelvis's typical height
-    above the floor); ``method`` ("floor", "body" or "level", module docstring); ``contacts``: the
-    number of ankle positions the plane was fitted to; ``spread`` (metres): their extent on the
-    floor along its narrower direction (standard deviation)."""
+    """The floor seen from the camera: ``up`` (3,) unit vector in the camera frame; ``offset``
+    (metres) such that the plane of the standing ankles (a few centimetres above the floor) is
+    ``up . x + offset = 0`` in the camera frame: with the path included, ``offset`` is the camera's
+    height above that plane; ``method`` ("floor", "floor+body", "body" or "level", module docstring);
+    ``contacts``: the number of ankle positions the plane was fitted to; ``spread`` (metres): their
+    standard deviation along the floor's narrower direction."""
 
     up: np.ndarray
     offset: float
