@@ -142,3 +142,19 @@ def test_blender_and_bvhio_on_a_wild_clip(tmp_path):
     )
     assert err_blender < 0.01 and err_reader < 0.01
     assert bvh.rotation_jumps().max() < 90.0
+
+
+def test_tipping_over_through_gimbal_lock_keeps_the_rotations_continuous():
+    """Tipping the body 170 degrees about X takes the root (order ZXY) within 2 degrees of gimbal
+    lock (X = 90): Z and Y then spin fast in opposite senses, which is the Euler angles' nature, but
+    the rotation itself must not jump and the channels must not flip by 180 or 360 degrees."""
+    from scipy.spatial.transform import Rotation
+
+    base = clip(1).camera[0] - clip(1).camera[0, :1]
+    tip = Rotation.from_euler("x", np.linspace(0, 170, 100)[:, None], degrees=True).as_matrix()
+    poses = np.einsum("tij,kj->tki", tip, base)
+    bvh = to_bvh(poses, None, 50.0, ground=np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]]))
+    assert bvh.angles[:, 0, 1].max() > 85.0  # it does pass near the lock
+    assert bvh.rotation_jumps().max() < 3.0
+    assert np.abs(np.diff(bvh.angles, axis=0)).max() < 90.0
+    assert angle_between(bone_directions(bvh.positions()), bone_directions(bvh.source)).max() < 1.0
