@@ -87,8 +87,43 @@ def _lift(args: argparse.Namespace) -> None:
             "liftpose_version": __version__}  # fmt: skip
     if fps is not None:
         meta["fps"] = fps
+    path = None
+    if args.trajectory or args.bvh:
+        path, extra = _trajectory(args, data, poses, image_size, layout, fps)
+        meta.update(extra)
     save_poses(args.output, poses, **meta)
     print(f"wrote {args.output}: poses_3d {tuple(poses.shape)} (frames, joints, xyz) in metres")
+    if path is not None:
+        print(f"  trajectory ({len(path)}, 3): camera-frame pelvis path in metres, focal {meta['focal']:.1f} px; "
+              f"camera pitch {meta['camera_pitch']:.1f}, roll {meta['camera_roll']:.1f} degrees ({meta['ground']})")
+    if args.bvh:
+        from .bvh import write_bvh
+
+        bvh = write_bvh(args.bvh, poses, path, fps, ground=_ground_of(meta), scale=args.bvh_scale)
+        print(f"wrote {args.bvh}: {bvh.frames} frames at {bvh.fps:g} fps, Y up, units x{args.bvh_scale:g} metres")
+
+
+def _trajectory(args: argparse.Namespace, data, poses, image_size, layout: str, fps: float | None):
+    """The pelvis path and the floor for ``lift --trajectory`` / ``--bvh``: (path (T, 3), metadata)."""
+    from .ground import estimate_ground
+    from .trajectory import intrinsics, root_trajectory
+
+    cam = intrinsics(image_size, focal=args.focal, fov=args.fov)
+    path = root_trajectory(poses, data.keypoints, image_size, focal=tuple(cam.focal), layout=layout, fps=fps,
+                           threshold=args.threshold)  # fmt: skip
+    ground = estimate_ground(poses + path[:, None], fps=fps)
+    extra = {"trajectory": path.round(6).tolist(), "focal": float(cam.focal[0]), "principal_point": cam.centre.tolist(),
+             "focal_assumed": args.focal is None and args.fov is None, "camera_pitch": round(ground.pitch, 3),
+             "camera_roll": round(ground.roll, 3), "up": ground.up.round(6).tolist(), "ground": ground.method}  # fmt: skip
+    return path, extra
+
+
+def _ground_of(meta: dict):
+    import numpy as np
+
+    from .ground import Ground
+
+    return Ground(np.asarray(meta["up"], dtype=np.float64), 0.0, meta["ground"])
 
 
 def _add_lift(sub: argparse._SubParsersAction) -> None:
@@ -130,6 +165,14 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
     lift.add_argument("--precision", choices=tuple(PRECISIONS), default="float32",
                       help="arithmetic (default float32; half precision is for GPUs)")  # fmt: skip
     lift.add_argument("--key", help="name of the keypoint array in an .npz / JSON object (default: 'keypoints')")
+    world = lift.add_argument_group("path, floor and BVH (docs/world.md)")
+    world.add_argument("--trajectory", action="store_true",
+                       help="also fit the camera-frame pelvis path (array 'trajectory', metres) and the camera's tilt")  # fmt: skip
+    lens = world.add_mutually_exclusive_group()
+    lens.add_argument("--focal", type=float, help="focal length in pixels (default: from --fov)")
+    lens.add_argument("--fov", type=float, help="field of view in degrees across the longer image side (default 65)")
+    world.add_argument("--bvh", metavar="OUT.bvh", help="also write a BVH animation (implies --trajectory)")
+    world.add_argument("--bvh-scale", type=float, default=1.0, help="BVH units per metre (default 1; 100 for cm)")
     lift.set_defaults(func=_lift)
 
 

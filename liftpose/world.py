@@ -2,14 +2,18 @@
 
 What the model cannot know, from 2D keypoints of one uncalibrated view:
 
-- **Global translation.** Predictions are relative to the pelvis (joint 0 sits at the origin); where
-  the person is in the room, and how far from the camera, is not estimated.
+- **Global translation.** Predictions are relative to the pelvis (joint 0 sits at the origin).
+  ``liftpose.trajectory.root_trajectory`` recovers the camera-frame path from the 2D and the camera's
+  focal length (``to_world(..., trajectory=...)`` adds it); its depth is as right as the assumed body
+  size and focal length.
 - **Absolute scale.** Poses come out at the size of an average Human3.6M subject (an ankle-to-head
   joint chain of about 1.6-1.7 m, see ``body_height``). A child or a tall adult gets the same size: use ``scale_to_height``
   if you know the person's height.
 - **The camera's orientation.** Camera frame: x right, y down, z forward (into the scene). Which way
-  is "up" in the world depends on how the camera was held; ``camera_to_world`` takes it as an
-  assumption (``DEMO_ROTATION``, ``LEVEL_CAMERA`` or your own rotation), it does not measure it.
+  is "up" in the world depends on how the camera was held; ``camera_to_world`` takes it as given
+  (``DEMO_ROTATION``, ``LEVEL_CAMERA`` or your own rotation); ``to_world(..., rotation="estimate")``
+  measures the pitch and roll from the feet (``liftpose.ground``). The heading about the vertical
+  stays unknown (the world's y is the camera's optical axis made horizontal).
 
 ``to_world`` chains the steps the official StridedTransformer demo (``demo/vis.py``) applies before
 plotting: ``camera_to_world(pose, R=rot, t=0)`` with ``DEMO_ROTATION``, then shifting the vertical
@@ -127,20 +131,60 @@ def scale_to_height(poses: Array, height: float) -> Array:
 
 def to_world(
     poses: Array,
-    rotation: Array = DEMO_ROTATION,
+    rotation: Array | str = DEMO_ROTATION,
     *,
     height: float | None = None,
     ground: bool = True,
-    per_frame: bool = True,
+    per_frame: bool | None = None,
+    trajectory: Array | None = None,
 ) -> Array:
     """Root-relative camera-frame poses (..., T, 17, 3) -> upright world frame, z up.
 
-    Subtracts the pelvis, optionally scales to ``height`` (``scale_to_height``), rotates with
-    ``camera_to_world(rotation)``, then (``ground=True``) puts the lowest joint at z = 0
-    (``place_on_ground``); with ``ground=False`` the pelvis stays at the origin.
+    Subtracts the pelvis, optionally scales to ``height`` (``scale_to_height``), adds ``trajectory``
+    (..., T, 3) (the camera-frame pelvis path of ``liftpose.trajectory.root_trajectory``, metres;
+    scaled with the poses), rotates with ``camera_to_world(rotation)``, then (``ground=True``) puts
+    the lowest joint at z = 0 (``place_on_ground``); with ``ground=False`` and no trajectory the pelvis
+    stays at the origin.
+
+    ``rotation``: a quaternion (w, x, y, z) or (3, 3) camera-to-world matrix, or ``"estimate"``: the
+    camera's pitch and roll measured from the poses (``liftpose.ground.estimate_ground`` on each
+    sequence, with the trajectory when given; the world's y axis is then the camera's optical axis
+    made horizontal). ``per_frame`` (grounding): default True without a trajectory (each pose on the
+    floor, as the official demo), False with one (one shift per sequence, so the path's height and
+    jumps stay).
     """
     poses = root_relative(poses)
+    scale = None
     if height is not None:
-        poses = scale_to_height(poses, height)
-    poses = camera_to_world(poses, rotation)
+        scale = height / body_height(poses)
+        poses = poses * scale[..., None, None, None]
+    if trajectory is not None:
+        traj = as_float(trajectory)
+        if tuple(traj.shape) != tuple(poses.shape[:-2]) + (3,):
+            raise ValueError(
+                f"trajectory must be (..., T, 3) = {tuple(poses.shape[:-2]) + (3,)} to match poses "
+                f"{tuple(poses.shape)}, got {tuple(traj.shape)}"
+            )
+        traj = _like(np.asarray(traj.detach().cpu() if isinstance(traj, torch.Tensor) else traj), poses)
+        poses = poses + (traj * scale[..., None, None] if scale is not None else traj)[..., None, :]
+    if isinstance(rotation, str):
+        if rotation != "estimate":
+            raise ValueError(f"rotation must be a quaternion, a (3, 3) matrix or 'estimate', got {rotation!r}")
+        poses = _rotate_estimated(poses)
+    else:
+        poses = camera_to_world(poses, rotation)
+    if per_frame is None:
+        per_frame = trajectory is None
     return place_on_ground(poses, 2, per_frame) if ground else poses
+
+
+def _rotate_estimated(poses: Array) -> Array:
+    """Rotate each sequence (..., T, 17, 3) with the camera-to-world rotation of its estimated floor."""
+    from .ground import estimate_ground
+
+    p = np.asarray(poses.detach().cpu() if isinstance(poses, torch.Tensor) else poses, dtype=np.float64)
+    if p.ndim < 3:
+        raise ValueError(f"rotation='estimate' needs sequences (..., T, 17, 3), got shape {p.shape}")
+    flat = p.reshape((-1,) + p.shape[-3:])
+    rots = np.stack([estimate_ground(seq).rotation for seq in flat]).reshape(p.shape[:-3] + (3, 3))
+    return poses @ _like(np.swapaxes(rots, -1, -2), poses)[..., None, :, :]

@@ -158,3 +158,26 @@ def test_acceptance_real_coco17_video(model_dir, tmp_path):
     )
     poses = np.load(out)["poses_3d"]
     assert poses.shape == (1336, 17, 3) and np.isfinite(poses).all()
+
+
+def test_lift_trajectory_and_bvh(tmp_path, capsys):
+    """--trajectory adds the pelvis path and the camera tilt; --bvh writes a file a reader opens. With
+    the bundled h36m-27: the fixture model's untrained skeleton is 14 m tall, so its path is 15 times
+    too far."""
+    bvhio = pytest.importorskip("bvhio")
+    lift(WALK, "-o", tmp_path / "out.json", "--focal", "700", "--bvh", tmp_path / "walk.bvh", "--mode", "fast")
+    printed = capsys.readouterr().out
+    assert "trajectory (90, 3)" in printed and "walk.bvh: 90 frames at 30 fps" in printed
+    doc = json.loads((tmp_path / "out.json").read_text())
+    path = np.array(doc["trajectory"])
+    # examples/synthetic_walk.py films the walker from 4.7 m with f = 700 px
+    assert path.shape == (90, 3) and 3.5 < np.median(path[:, 2]) < 6.5
+    assert doc["focal"] == 700.0 and doc["focal_assumed"] is False and doc["ground"] in ("floor", "floor+body", "body")
+    assert 0.0 < doc["camera_pitch"] < 20.0  # the synthetic camera at 1.2 m looks down at the hips (about 4 degrees)
+    assert len(bvhio.readAsBvh(str(tmp_path / "walk.bvh")).Root.Keyframes) == 90
+    lift(WALK, "-o", tmp_path / "out.npz", "--trajectory", "--mode", "fast")
+    out = np.load(tmp_path / "out.npz")
+    assert out["trajectory"].shape == (90, 3) and bool(out["focal_assumed"])
+    with pytest.raises(SystemExit) as e:
+        lift(WALK, "-o", tmp_path / "x.npz", "--focal", "700", "--fov", "60")
+    assert e.value.code == 2

@@ -29,7 +29,7 @@ def run_example(name: str, *args) -> str:
 
 
 def test_every_example_is_tested():
-    tested = {"lift_keypoints.py", "coco_to_animation.py", "synthetic_walk.py"}
+    tested = {"lift_keypoints.py", "coco_to_animation.py", "synthetic_walk.py", "wild_to_bvh.py"}
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
 
@@ -68,3 +68,16 @@ def test_coco_to_animation_writes_a_gif(model_dir, tmp_path):
     assert "10 frames of 90" in out
     with Image.open(tmp_path / "walk.gif") as gif:
         assert gif.format == "GIF" and gif.n_frames == 10
+
+
+def test_wild_to_bvh_writes_a_bvh_and_a_png(tmp_path):
+    """On the synthetic walk (filmed with f = 700 px from about 4.7 m) with the bundled h36m-27: the
+    fixture model's untrained skeleton is 14 m tall and would put the walker 70 m away."""
+    bvhio = pytest.importorskip("bvhio")
+    args = ["--bvh", tmp_path / "walk.bvh", "--png", tmp_path / "path.png", "--focal", "700", "--mode", "fast"]
+    out = run_example("wild_to_bvh.py", *args)
+    assert "90 frames at 30 fps" in out
+    distance = float(out.split("distance from the camera ")[1].split(" m")[0])
+    assert 3.5 < distance < 6.5
+    assert len(bvhio.readAsBvh(str(tmp_path / "walk.bvh")).Root.Keyframes) == 90
+    assert (tmp_path / "path.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

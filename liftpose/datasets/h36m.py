@@ -51,6 +51,8 @@ class Sequence:
     keypoints_2d: np.ndarray  # (N, 17, 2) pixels
     width: int
     height: int
+    #: (N, 3) the pelvis in the camera frame, metres (the translation ``poses_3d`` was made relative to)
+    root: np.ndarray | None = None
 
 
 def load_cameras(path: str | Path) -> dict[str, dict[str, Camera]]:
@@ -160,6 +162,7 @@ def load_h36m(
                     keypoints_2d=uv.astype(np.float32),
                     width=cam.width,
                     height=cam.height,
+                    root=x_cam[:, 0].astype(np.float32),
                 )
             )
     if skipped:
