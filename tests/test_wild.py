@@ -1,8 +1,8 @@
 """Plausibility on real detector output (../shared/data/wild, no 3D ground truth): a real person's
 limb bones keep their length, so the lifted bone lengths must barely vary over a video.
 
-Lifts every wild sequence with the named model "h36m-27" (skipped until the manifest marks it
-available); set LIFTPOSE_WILD_MODEL to a model name or weights folder to check other weights.
+Lifts every wild sequence with every model the manifest marks available; set LIFTPOSE_WILD_MODEL
+to a model name or weights folder to check only those weights.
 Run with ``pytest -m "data and slow" tests/test_wild.py -s`` to see the worst bone per sequence.
 """
 
@@ -19,20 +19,18 @@ from liftpose.formats import load_keypoints
 from liftpose.weights import load_manifest
 
 WILD = DATA / "wild"
-MODEL = os.environ.get("LIFTPOSE_WILD_MODEL", "h36m-27")
+MODELS = [os.environ["LIFTPOSE_WILD_MODEL"]] if "LIFTPOSE_WILD_MODEL" in os.environ else [
+    name for name, entry in load_manifest().items() if entry.status == "available"
+]
 MAX_CV = 0.25
 SEQUENCES = [e["file"] for e in json.loads((WILD / "index.json").read_text())] if (WILD / "index.json").exists() else []
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def lifter() -> Lifter:
-    manifest = load_manifest()
-    if MODEL in manifest and manifest[MODEL].status != "available":
-        pytest.skip(f"model {MODEL!r} is not available yet (manifest status {manifest[MODEL].status!r}); "
-                    "set LIFTPOSE_WILD_MODEL to a weights folder to run this check")  # fmt: skip
-    return Lifter.from_pretrained(MODEL, device="cpu")
+@pytest.fixture(scope="module", params=MODELS)
+def lifter(request) -> Lifter:
+    return Lifter.from_pretrained(request.param, device="cpu")
 
 
 @pytest.mark.parametrize(
