@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from ._array import Array, as_float, namespace
+from .errors import LiftposeError
 from .skeleton import JOINT_NAMES
 
 _COCO17 = (
@@ -108,7 +109,7 @@ class Layout:
     def __post_init__(self) -> None:
         missing = {s for j in JOINT_NAMES for s in self.derived.get(j, (j,))} - set(self.joint_names)
         if missing:
-            raise ValueError(f"layout {self.name!r} lacks the joints {sorted(missing)}")
+            raise LiftposeError(f"layout {self.name!r} lacks the joints {sorted(missing)}")
 
 
 LAYOUTS: dict[str, Layout] = {
@@ -150,7 +151,7 @@ def get_layout(layout: str | Layout) -> Layout:
     try:
         return LAYOUTS[layout]
     except KeyError:
-        raise ValueError(f"unknown keypoint layout {layout!r}: expected one of {sorted(LAYOUTS)}") from None
+        raise LiftposeError(f"unknown keypoint layout {layout!r}: expected one of {sorted(LAYOUTS)}") from None
 
 
 def to_h36m(keypoints: Array, layout: str | Layout) -> Array:
@@ -167,11 +168,11 @@ def to_h36m(keypoints: Array, layout: str | Layout) -> Array:
     xp = namespace(keypoints)
     kp = as_float(keypoints)
     if kp.ndim < 2 or kp.shape[-1] not in (2, 3):
-        raise ValueError(f"keypoints must be (..., K, 2) or (..., K, 3) with confidence; got {tuple(kp.shape)}")
+        raise LiftposeError(f"keypoints must be (..., K, 2) or (..., K, 3) with confidence; got {tuple(kp.shape)}")
     if kp.shape[-2] != len(spec.joint_names):
         fits = [n for n, lay in LAYOUTS.items() if len(lay.joint_names) == kp.shape[-2]]
         hint = f" (layouts with {kp.shape[-2]} joints: {fits})" if fits else ""
-        raise ValueError(
+        raise LiftposeError(
             f"layout {spec.name!r} has {len(spec.joint_names)} joints, keypoints have {kp.shape[-2]}{hint}"
         )
     joints = []
@@ -216,7 +217,7 @@ def load_keypoints(path: str | Path, key: str | None = None) -> KeypointFile:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".npy", ".json"):
-        raise ValueError(f"cannot read keypoints from {path.name}: expected a .npz, .npy or .json file")
+        raise LiftposeError(f"cannot read keypoints from {path.name}: expected a .npz, .npy or .json file")
     if not path.is_file():
         raise FileNotFoundError(f"no such keypoint file: {path}")
     if suffix == ".npy":
@@ -237,11 +238,11 @@ def _from_fields(fields: dict[str, Any], key: str | None, path: Path) -> Keypoin
     if key is None:
         key = "keypoints" if "keypoints" in fields else arrays[0] if len(arrays) == 1 else None
     if key is None:
-        raise ValueError(
+        raise LiftposeError(
             f"{path.name} has the arrays {sorted(arrays)} and none is called 'keypoints'; pick one (--key)"
         )
     if key not in fields:
-        raise ValueError(f"{path.name} has no array {key!r}; its entries are {sorted(fields)}; pick one (--key)")
+        raise LiftposeError(f"{path.name} has no array {key!r}; its entries are {sorted(fields)}; pick one (--key)")
     size = fields.get("image_size")
     if size is None and "width" in fields and "height" in fields:
         size = (fields["width"], fields["height"])
@@ -259,12 +260,12 @@ def _coco_results(results: list[dict[str, Any]], path: Path) -> np.ndarray:
     best: dict[Any, dict[str, Any]] = {}
     for r in results:
         if "image_id" not in r or "keypoints" not in r:
-            raise ValueError(f"{path.name}: a COCO result needs 'image_id' and 'keypoints', got keys {sorted(r)}")
+            raise LiftposeError(f"{path.name}: a COCO result needs 'image_id' and 'keypoints', got keys {sorted(r)}")
         if r["image_id"] not in best or r.get("score", 0.0) > best[r["image_id"]].get("score", 0.0):
             best[r["image_id"]] = r
     flat = np.array([best[i]["keypoints"] for i in sorted(best)], dtype=np.float64)
     if flat.ndim != 2 or flat.shape[1] % 3:
-        raise ValueError(f"{path.name}: COCO 'keypoints' must be flat lists [x1, y1, c1, x2, ...] of equal length")
+        raise LiftposeError(f"{path.name}: COCO 'keypoints' must be flat lists [x1, y1, c1, x2, ...] of equal length")
     return flat.reshape(len(flat), -1, 3)
 
 
@@ -272,9 +273,9 @@ def _checked(keypoints: Any, path: Path) -> np.ndarray:
     try:
         kp = np.asarray(keypoints, dtype=np.float32)
     except (TypeError, ValueError):
-        raise ValueError(f"{path.name}: keypoints are not a numeric array (ragged lists or text?)") from None
+        raise LiftposeError(f"{path.name}: keypoints are not a numeric array (ragged lists or text?)") from None
     if kp.ndim != 3 or kp.shape[-1] not in (2, 3) or len(kp) == 0:
-        raise ValueError(
+        raise LiftposeError(
             f"{path.name}: keypoints have shape {kp.shape}; expected (frames, joints, 2) or (frames, joints, 3)"
         )
     return kp
@@ -289,7 +290,7 @@ def save_poses(path: str | Path, poses_3d: Array, **metadata: Any) -> Path:
     fields = {"poses_3d": poses, "joint_names": list(JOINT_NAMES), **metadata}
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".json"):
-        raise ValueError(f"cannot write poses to {path.name}: expected a .npz or .json file")
+        raise LiftposeError(f"cannot write poses to {path.name}: expected a .npz or .json file")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npz":
         np.savez_compressed(path, **{k: np.asarray(v) for k, v in fields.items()})

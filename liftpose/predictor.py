@@ -32,6 +32,7 @@ import torch
 
 from .camera import normalize_screen
 from .engine import FoldedNet, WindowEncoder, mirror_average
+from .errors import LiftposeError
 from .formats import Layout, get_layout, to_h36m
 from .model import StridedTransformer
 from .preprocess import DEFAULT_THRESHOLD, fill_gaps, resample
@@ -151,7 +152,7 @@ class Lifter:
         at zero: a numpy array for numpy input, a tensor on the input's device for tensor input.
         """
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+            raise LiftposeError(f"mode must be one of {MODES}, got {mode!r}")
         x, batched = _as_sequences(keypoints_2d)
         x = _h36m_coordinates(x, layout, threshold)
         screen = _screen_size(image_size, normalized)
@@ -282,14 +283,14 @@ def _as_sequences(keypoints: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, b
     x = torch.as_tensor(np.ascontiguousarray(keypoints) if isinstance(keypoints, np.ndarray) else keypoints).detach()
     shape = tuple(x.shape)
     if x.dim() not in (3, 4) or shape[-1] not in (2, 3):
-        raise ValueError(
+        raise LiftposeError(
             f"keypoints_2d has shape {shape}; expected (T, 17, 2) pixel coordinates, (T, 17, 3) with a "
             "confidence column, or a batch of sequences (N, T, 17, 2)"
         )
     batched = x.dim() == 4
     x = x if batched else x[None]
     if x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"keypoints_2d has shape {shape}: an empty sequence; pass at least one frame")
+        raise LiftposeError(f"keypoints_2d has shape {shape}: an empty sequence; pass at least one frame")
     return (x if x.dtype in (torch.float32, torch.float64) else x.float()), batched
 
 
@@ -300,7 +301,7 @@ def _h36m_coordinates(x: torch.Tensor, layout: str | Layout, threshold: float) -
     if spec.name != "h36m":
         x = to_h36m(x, spec)
     elif x.shape[-2] != NUM_JOINTS:
-        raise ValueError(
+        raise LiftposeError(
             f"keypoints have {x.shape[-2]} joints (shape {tuple(x.shape)}); layout 'h36m' is the {NUM_JOINTS} "
             "Human3.6M joints in the order of liftpose.skeleton.JOINT_NAMES. For a detector's layout pass "
             "layout=... (one of liftpose.formats.LAYOUTS; converted with liftpose.formats.to_h36m); note that "
@@ -315,19 +316,19 @@ def _screen_size(image_size: Sequence[float] | None, normalized: bool) -> tuple[
     """Check ``image_size`` / ``normalized``: (width, height) for pixel input, None for normalised."""
     if normalized:
         if image_size is not None:
-            raise ValueError("pass either image_size (pixel input) or normalized=True (normalised input), not both")
+            raise LiftposeError("pass either image_size (pixel input) or normalized=True (normalised input), not both")
         return None
     if image_size is None:
-        raise ValueError(
+        raise LiftposeError(
             "image_size=(width, height) is required to normalise pixel coordinates; "
             "for input that is already normalised (x in [-1, 1]) pass normalized=True"
         )
     try:
         width, height = (float(v) for v in image_size)
     except (TypeError, ValueError):
-        raise ValueError(f"image_size must be (width, height) in pixels, got {image_size!r}") from None
+        raise LiftposeError(f"image_size must be (width, height) in pixels, got {image_size!r}") from None
     if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
-        raise ValueError(f"image_size must be two positive numbers (width, height) in pixels, got {image_size!r}")
+        raise LiftposeError(f"image_size must be two positive numbers (width, height) in pixels, got {image_size!r}")
     return width, height
 
 
@@ -335,10 +336,10 @@ def _dtype(precision: str) -> torch.dtype:
     try:
         return PRECISIONS[precision]
     except (KeyError, TypeError):
-        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}") from None
+        raise LiftposeError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}") from None
 
 
 def _positive(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise LiftposeError(f"{name} must be a positive integer, got {value!r}")
     return int(value)

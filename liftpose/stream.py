@@ -22,6 +22,7 @@ import torch
 
 from .camera import normalize_screen
 from .engine import WindowEncoder, mirror_average
+from .errors import LiftposeError
 from .formats import Layout, to_h36m
 from .preprocess import fill_gaps, valid_mask
 from .skeleton import NUM_JOINTS, ROOT
@@ -82,7 +83,7 @@ class PoseStream:
         kp = kp.astype(np.float64)
         joints = len(self._layout.joint_names)
         if kp.shape != (joints, 2) and kp.shape != (joints, 3):
-            raise ValueError(
+            raise LiftposeError(
                 f"a frame has shape {kp.shape}; layout {self._layout.name!r} expects ({joints}, 2) "
                 f"coordinates or ({joints}, 3) with a confidence column"
             )

@@ -22,6 +22,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .config import ModelConfig
+from .errors import LiftposeError
 from .model import StridedTransformer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -34,7 +35,7 @@ CONFIG_FILE = "config.json"
 _OPTIONAL_SUFFIX = "num_batches_tracked"
 
 
-class WeightsError(ValueError):
+class WeightsError(LiftposeError):
     """Weights that cannot be found, verified or loaded; the message says how to fix it."""
 
 
