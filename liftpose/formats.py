@@ -217,20 +217,57 @@ def load_keypoints(path: str | Path, key: str | None = None) -> KeypointFile:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".npy", ".json"):
-        raise LiftposeError(f"cannot read keypoints from {path.name}: expected a .npz, .npy or .json file")
+        raise LiftposeError(f"cannot read keypoints from {str(path)!r}: expected a .npz, .npy or .json file")
+    if path.is_dir():
+        raise LiftposeError(f"{path} is a folder: pass a keypoint file (.npz, .npy or .json)")
     if not path.is_file():
         raise FileNotFoundError(f"no such keypoint file: {path}")
     if suffix == ".npy":
-        return KeypointFile(_checked(np.load(path, allow_pickle=False), path))
+        return KeypointFile(_checked(_read_numpy(path, lambda data: data), path))
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            fields = {k: data[k] for k in data.files}
+        fields = _read_numpy(path, lambda data: {k: data[k] for k in data.files})
+        if not fields:
+            raise LiftposeError(f"{path} holds no arrays; expected an array 'keypoints' (frames, joints, 2 or 3)")
         return _from_fields(fields, key, path)
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LiftposeError(f"{path} is not valid JSON ({e}); see docs/formats.md for the JSON forms read") from None
     if isinstance(doc, list) and doc and isinstance(doc[0], dict):
         doc = {"keypoints": _coco_results(doc, path)}
     return _from_fields(doc if isinstance(doc, dict) else {"keypoints": doc}, key, path)
+
+
+def _read_numpy(path: Path, read: Any) -> Any:
+    """``read(np.load(path))`` without pickle; unreadable, truncated and pickled files are
+    :class:`LiftposeError` s naming the file (a VideoPose3D ``data_2d_custom`` file, the fix too)."""
+    import zipfile
+
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.lib.npyio.NpzFile):
+            with data:
+                if "positions_2d" in data.files:
+                    raise LiftposeError(
+                        f"{path} looks like a VideoPose3D data_2d_custom file (keypoints in a pickled dictionary, "
+                        "positions_2d): read it with liftpose.datasets.videopose3d.read_custom_2d(path, "
+                        "allow_pickle=True) if you trust where it came from, and save the keypoints of a video "
+                        "(docs/formats.md)"
+                    )
+                return read(data)
+        return read(data)
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise LiftposeError(f"cannot read {path}: not a valid {path.suffix} file ({e}); is it truncated or corrupt?") from None
+    except ValueError as e:
+        if isinstance(e, LiftposeError):
+            raise
+        if "pickle" in str(e):
+            raise LiftposeError(
+                f"{path} is not a plain numeric array (numpy would have to unpickle it, which can run code, and "
+                "liftpose does not); save the keypoints as a plain numeric array (docs/formats.md)"
+            ) from None
+        raise LiftposeError(f"cannot read {path}: {e}") from None
 
 
 def _from_fields(fields: dict[str, Any], key: str | None, path: Path) -> KeypointFile:
@@ -239,7 +276,7 @@ def _from_fields(fields: dict[str, Any], key: str | None, path: Path) -> Keypoin
         key = "keypoints" if "keypoints" in fields else arrays[0] if len(arrays) == 1 else None
     if key is None:
         raise LiftposeError(
-            f"{path.name} has the arrays {sorted(arrays)} and none is called 'keypoints'; pick one (--key)"
+            f"{path.name} has the arrays {sorted(arrays)} and none is called 'keypoints'; pick one (key=..., CLI: --key)"
         )
     if key not in fields:
         raise LiftposeError(f"{path.name} has no array {key!r}; its entries are {sorted(fields)}; pick one (--key)")

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..errors import LiftposeError
+from ..formats import KeypointFile
 from ..skeleton import LEFT_JOINTS, RIGHT_JOINTS
 from ..world import quaternion_to_matrix
 from .h36m import CAMERA_IDS, Sequence, save_cameras
@@ -95,6 +96,34 @@ def read_positions_2d(path: str | Path, *, allow_pickle: bool = False) -> dict[s
                 raise LiftposeError(f"{path}: {subject}/{action} has {len(per_camera)} cameras, expected {len(CAMERA_IDS)}")
             for cid, kp in zip(CAMERA_IDS, per_camera):
                 out[f"{subject}/{action}/{cid}"] = np.asarray(kp, np.float32)[..., :2]
+    return out
+
+
+def read_custom_2d(path: str | Path, *, allow_pickle: bool = False) -> dict[str, KeypointFile]:
+    """A ``data_2d_custom_<name>.npz`` of VideoPose3D's ``prepare_data_2d_custom.py`` (the keypoints
+    of your own videos, from Detectron or another detector) -> ``{video name: KeypointFile}``:
+    (T, 17, 2) float32 pixels with ``layout="coco17"`` and the video's ``image_size``, ready for
+    ``Lifter.predict(f.keypoints, f.image_size, layout=f.layout)`` or for ``np.savez`` as a file
+    ``liftpose lift`` reads. The file is a pickle: pass ``allow_pickle=True`` only if you trust it."""
+    data, archive = _load_pickled(path, "positions_2d", allow_pickle)
+    meta = archive["metadata"].item() if "metadata" in archive.files else {}
+    if meta.get("layout_name", "coco") != "coco" or meta.get("num_joints", 17) != 17:
+        raise LiftposeError(
+            f"{path} is in the {meta.get('layout_name')!r} layout with {meta.get('num_joints')} joints; read_custom_2d "
+            "reads the COCO-17 files of prepare_data_2d_custom.py"
+        )
+    sizes = meta.get("video_metadata", {})
+    out = {}
+    for video, entry in data.items():
+        if not isinstance(entry, dict) or "custom" not in entry:
+            raise LiftposeError(f"{path}: video {video!r} has no 'custom' keypoints; not a data_2d_custom file")
+        size = sizes.get(video, {})
+        out[video] = KeypointFile(
+            np.asarray(entry["custom"][0], np.float32)[..., :2],
+            (float(size["w"]), float(size["h"])) if "w" in size and "h" in size else None,
+            None,
+            "coco17",
+        )
     return out
 
 
