@@ -282,7 +282,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         if not torch.cuda.is_available():
             raise LiftposeError(
                 f"device {str(device)!r}: this PyTorch sees no CUDA GPU (torch {torch.__version__}, CUDA build "
-                f"{torch.version.cuda or 'none'}); available devices: {available}; use device='cpu'"
+                f"{torch.version.cuda or 'none'}); available devices: {available}; use device='cpu' (CLI: --device cpu)"
             )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise LiftposeError(f"device {str(device)!r} does not exist; available devices: {available}")
