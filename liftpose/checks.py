@@ -15,24 +15,28 @@ is probably wrong, and is silent otherwise:
   inside the swapped one): error naming the swapped size. Many keypoints outside the frame that
   the swap does not explain: a warning.
 - **keypoint order that does not fit the layout** (COCO-17 declared as Human3.6M, or the
-  reverse): an error naming the layout under which the skeleton is upright. An upside-down
-  skeleton that no other layout explains, a skeleton that is upright in only some frames (a
-  person lying down, or the wrong order), and hips that point the other way from the shoulders
-  in most frames: warnings.
+  reverse): an error naming the other layout when two signs agree: joints 0-4 cluster like a
+  face (COCO-17) or spread like pelvis, hips and legs (Human3.6M) against the declared order, and
+  the skeleton is upside down as declared but upright in the other order. One sign alone, an
+  upside-down skeleton, a body lying sideways in most frames, and hips that point the other way
+  from the shoulders in most frames: warnings.
 
-Margins, measured on the real data (``tests/test_checks.py`` repeats the measurements with
-``-m data``): the "upright" fraction (frames whose thorax, neck, head and shoulders are on average
-above the knees and ankles) is 1.000 on all ten wild COCO-17 clips and >= 0.934 on every Human3.6M
-S9/S11 sequence and camera (ground truth and Stacked Hourglass; lowest: SittingDown), against
-0.000 to 0.022 for the wild clips read as Human3.6M and <= 0.354 for Human3.6M read as COCO-17;
-silent from 0.6, error below 0.2 (only when another layout is upright in >= 0.9 of the frames).
-Hips crossing the shoulders (left/right order reversed between hips and shoulders, both wider
-than 0.15 torso lengths): <= 0.063 of the frames on the real data; warned from 0.4. Keypoints
-more than 5 % beyond the stated frame: 0 % on the real data whose size is right (all of
-Human3.6M; nine wild clips), 27 % on the wild clip ``coco17_filipkro_006FL_0`` whose stored size
-1920x1080 is the swap of its portrait video's (keypoints reach v = 1672 px, all inside 1080x1920);
-error from 10 %. Every coordinate within [-1.5, 1.5]: never true of pixel input of a visible
-person in an image of 100 px or more.
+Margins, measured on the real data (``tests/test_checks.py -m data`` checks that every sequence
+passes silently): the "upright" fraction (frames whose thorax, neck, head and shoulders are on
+average above the knees and ankles) is 1.000 on all ten wild COCO-17 clips and >= 0.934 on every
+Human3.6M S9/S11 sequence and camera (ground truth and Stacked Hourglass; lowest: SittingDown),
+against 0.000 to 0.022 for the wild clips read as Human3.6M and <= 0.354 for Human3.6M read as
+COCO-17; silent from 0.6, an error needs < 0.2. The spread of joints 0-4 is 0.084-0.109 of the
+body's extent on the wild clips (a face) and 0.282-0.611 on Human3.6M (pelvis to ankle); the
+boundary is 0.18. The body axis lies more than 60 degrees from vertical in <= 27 % of the frames
+of any Human3.6M sequence (SittingDown) and in none of the wild ones; warned from 60 %. Hips
+crossing the shoulders (left/right order reversed between hips and shoulders, both wider than
+0.15 torso lengths): <= 6.3 % of the frames on the real data; warned from 40 %. Keypoints more
+than 5 % beyond the stated frame: none on the real data whose size is right (all of Human3.6M;
+nine wild clips), 27 % on the wild clip ``coco17_filipkro_006FL_0`` whose stored size 1920x1080
+is the swap of its portrait video's (keypoints reach v = 1672 px, all inside 1080x1920); error
+from 10 %. Every coordinate within [-1.5, 1.5]: never true of pixel input of a visible person in
+an image of 100 px or more.
 
 ``check=False`` (``predict``, ``stream``; CLI ``--no-checks``) turns the checks off for input that
 is right although it looks wrong.
@@ -60,8 +64,13 @@ FRAME_MARGIN, OUTSIDE_FRACTION = 0.05, 0.10
 #: Upright fraction: silent at or above OK, error below BAD when another layout is upright in at
 #: least ALTERNATIVE of the frames (see the module docstring for the measured margins).
 UPRIGHT_OK, UPRIGHT_BAD, UPRIGHT_ALTERNATIVE = 0.6, 0.2, 0.9
-#: Fraction of frames with hips and shoulders crossed that is warned about.
-CROSSED_WARN = 0.4
+#: Fraction of frames with hips and shoulders crossed that is warned about, and of frames whose
+#: body axis is more than 60 degrees from vertical.
+CROSSED_WARN, SIDEWAYS_WARN = 0.4, 0.6
+#: Spread of joints 0-4 relative to the body's extent that separates a face (COCO-17 order) from
+#: pelvis, hips, knee and ankle (Human3.6M order); which of the two each 17-joint layout has first.
+FACE_SPREAD = 0.18
+_FACE_FIRST = {"coco17": True, "h36m": False}
 
 # Human3.6M joints (liftpose.skeleton.JOINT_NAMES) used by the checks.
 _UPPER = (8, 9, 10, 11, 14)  # thorax, neck/nose, head, shoulders
@@ -202,33 +211,41 @@ def check_frame(xy: np.ndarray, size: tuple[float, float]) -> None:
 
 def check_layout(xy: np.ndarray, layout: Layout, where: str = "") -> None:
     """Check that one sequence (T, K, 2) in ``layout`` (NaN for missing points) makes an upright
-    skeleton with consistent left and right sides; see the module docstring."""
-    upright, crossed = _posture(to_h36m(xy, layout))
+    skeleton with consistent left and right sides, in the order ``layout`` says; see the module
+    docstring."""
+    upright, crossed, sideways = _posture(to_h36m(xy, layout))
     if upright is None:
         return
-    if upright < UPRIGHT_BAD:
-        for name, other in LAYOUTS.items():
-            if name != layout.name and len(other.joint_names) == xy.shape[-2]:
-                alternative, _ = _posture(to_h36m(xy, other))
-                if alternative is not None and alternative >= UPRIGHT_ALTERNATIVE:
-                    raise LiftposeError(
-                        f"{where}read as layout '{layout.name}', the skeleton is upside down in {1 - upright:.0%} of "
-                        f"the frames; read as '{name}' it is upright in {alternative:.0%}: the keypoints look like "
-                        f"{name} order. Pass layout='{name}' (CLI: --layout {name}), or check=False "
-                        "(CLI: --no-checks) if the person really is upside down"
-                    )
+    face = _face_spread(xy) if len(layout.joint_names) == 17 and layout.name in _FACE_FIRST else None
+    if face is not None and (face < FACE_SPREAD) != _FACE_FIRST[layout.name]:
+        other = next(n for n, f in _FACE_FIRST.items() if n != layout.name)
+        looks = f"the first five joints {'cluster like a face' if face < FACE_SPREAD else 'spread like hips and legs'}"
+        alternative = _posture(to_h36m(xy, LAYOUTS[other]))[0]
+        if upright < UPRIGHT_BAD and alternative is not None and alternative >= UPRIGHT_ALTERNATIVE:
+            raise LiftposeError(
+                f"{where}the keypoints look like {other} order, not '{layout.name}': {looks} ({face:.2f} of the body's "
+                f"size), and read as '{layout.name}' the skeleton is upside down in {1 - upright:.0%} of the frames "
+                f"(upright in {alternative:.0%} as '{other}'). Pass layout='{other}' (CLI: --layout {other}), or "
+                "check=False (CLI: --no-checks) if they really are in the declared order"
+            )
         warnings.warn(
-            f"{where}the skeleton is upside down (head and shoulders below the knees) in {1 - upright:.0%} of the "
-            f"frames: check that the keypoints are in layout '{layout.name}' order (pass layout=...) and that image "
-            "y points down; the model was trained on upright people",
+            f"{where}the keypoints may be in {other} order rather than '{layout.name}': {looks} ({face:.2f} of the "
+            f"body's size); check the layout your detector writes (pass layout=...)",
             LiftposeWarning,
             stacklevel=4,
         )
     elif upright < UPRIGHT_OK:
         warnings.warn(
-            f"{where}head and shoulders are below the knees in {1 - upright:.0%} of the frames: a person lying down "
-            f"or upside down (the model was trained on upright people), or keypoints not in layout "
-            f"'{layout.name}' order (pass layout=...)",
+            f"{where}head and shoulders are below the knees in {1 - upright:.0%} of the frames: a person upside down "
+            f"or lying (the model was trained on upright people), keypoints not in layout '{layout.name}' order "
+            "(pass layout=...), or an image whose y axis points up (liftpose expects y down)",
+            LiftposeWarning,
+            stacklevel=4,
+        )
+    elif sideways is not None and sideways >= SIDEWAYS_WARN:
+        warnings.warn(
+            f"{where}the body lies more than 60 degrees from upright in {sideways:.0%} of the frames (a person lying "
+            "down, or a rotated video): the model was trained on upright people, expect larger errors",
             LiftposeWarning,
             stacklevel=4,
         )
@@ -242,20 +259,38 @@ def check_layout(xy: np.ndarray, layout: Layout, where: str = "") -> None:
         )
 
 
-def _posture(h36m: np.ndarray) -> tuple[float | None, float | None]:
-    """(T, 17, 2) Human3.6M pixels (NaN missing) -> (fraction of frames upright, fraction of frames
-    with hips and shoulders crossed); None where no frame has the joints it needs."""
-    v = h36m[..., 1]
-    upper, lower = v[:, list(_UPPER)].mean(-1), v[:, list(_LOWER)].mean(-1)
-    seen = np.isfinite(upper) & np.isfinite(lower)
-    upright = float((upper[seen] < lower[seen]).mean()) if seen.any() else None
+def _posture(h36m: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    """(T, 17, 2) Human3.6M pixels (NaN missing) -> fractions of the frames that are upright, that
+    have hips and shoulders crossed, and whose body axis is more than 60 degrees from vertical; None
+    where no frame has the joints it needs."""
+    upper, lower = h36m[:, list(_UPPER)].mean(-2), h36m[:, list(_LOWER)].mean(-2)  # (T, 2)
+    seen = np.isfinite(upper).all(-1) & np.isfinite(lower).all(-1)
+    if not seen.any():
+        return None, None, None
+    axis = upper[seen] - lower[seen]  # lower body -> upper body; v points down
+    upright = float((axis[:, 1] < 0).mean())
+    sideways = float((np.degrees(np.arctan2(np.abs(axis[:, 0]), -axis[:, 1])) > 60).mean())
     u = h36m[..., 0]
     torso = np.linalg.norm(h36m[:, _THORAX] - h36m[:, _PELVIS], axis=-1)
     hips, shoulders = u[:, _L_HIP] - u[:, _R_HIP], u[:, _L_SHOULDER] - u[:, _R_SHOULDER]
     wide = (np.abs(hips) > 0.15 * torso) & (np.abs(shoulders) > 0.15 * torso)  # NaN compares False
     both = np.isfinite(hips) & np.isfinite(shoulders) & np.isfinite(torso)
     crossed = float((wide & (hips * shoulders < 0)).sum() / both.sum()) if both.any() else None
-    return upright, crossed
+    return upright, crossed, sideways
+
+
+def _face_spread(xy: np.ndarray) -> float | None:
+    """Median over frames of the largest distance among joints 0-4, relative to the body's extent
+    (the diagonal of the box around all joints): a face's five points in COCO-17 order, pelvis,
+    hips, knee and ankle in Human3.6M order."""
+    first = xy[:, :5]
+    spread = np.linalg.norm(first[:, :, None] - first[:, None], axis=-1).max(axis=(1, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
+        diag = np.linalg.norm(np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1), axis=-1)
+    ratio = spread / diag
+    ratio = ratio[np.isfinite(ratio)]
+    return float(np.median(ratio)) if ratio.size else None
 
 
 def _inside(pts: np.ndarray, width: float, height: float) -> np.ndarray:

@@ -92,8 +92,6 @@ def _lift(args: argparse.Namespace) -> None:
     if image_size is None:
         raise LiftposeError(f"{args.input} does not store the video size: pass --image-size WIDTHxHEIGHT")
     fps = args.fps or data.fps
-    if fps is None:
-        print(f"{_PROG} lift: assuming {MODEL_FPS:g} fps (the file stores no frame rate); pass --fps", file=sys.stderr)
     lifter = Lifter.from_pretrained(args.model, device=args.device)
     poses = lifter.predict(
         data.keypoints,
@@ -108,6 +106,8 @@ def _lift(args: argparse.Namespace) -> None:
         progress=sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None,
         check=not args.no_checks,
     )
+    if fps is None:  # said once the input passed its checks, so that an error stays one line
+        print(f"{_PROG} lift: assumed {MODEL_FPS:g} fps (the file stores no frame rate); pass --fps", file=sys.stderr)
     meta = {"model": str(args.model), "receptive_field": lifter.receptive_field, "layout": layout,
             "image_size": list(image_size), "flip": not args.no_flip, "mode": args.mode, "precision": args.precision,
             "units": "metres", "frame": "camera (x right, y down, z forward), pelvis at the origin",

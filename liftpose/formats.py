@@ -245,18 +245,16 @@ def _read_numpy(path: Path, read: Any) -> Any:
     import zipfile
 
     try:
-        data = np.load(path, allow_pickle=False)
-        if isinstance(data, np.lib.npyio.NpzFile):
-            with data:
-                if "positions_2d" in data.files:
-                    raise LiftposeError(
-                        f"{path} looks like a VideoPose3D data_2d_custom file (keypoints in a pickled dictionary, "
-                        "positions_2d): read it with liftpose.datasets.videopose3d.read_custom_2d(path, "
-                        "allow_pickle=True) if you trust where it came from, and save the keypoints of a video "
-                        "(docs/formats.md)"
-                    )
-                return read(data)
-        return read(data)
+        with open(path, "rb") as f:  # closed on every path (np.load leaks the file it opens when it fails)
+            data = np.load(f, allow_pickle=False)
+            if isinstance(data, np.lib.npyio.NpzFile) and "positions_2d" in data.files:
+                raise LiftposeError(
+                    f"{path} looks like a VideoPose3D data_2d_custom file (keypoints in a pickled dictionary, "
+                    "positions_2d): read it with liftpose.datasets.videopose3d.read_custom_2d(path, "
+                    "allow_pickle=True) if you trust where it came from, and save the keypoints of a video "
+                    "(docs/formats.md)"
+                )
+            return read(data)
     except (zipfile.BadZipFile, EOFError, OSError) as e:
         raise LiftposeError(f"cannot read {path}: not a valid {path.suffix} file ({e}); is it truncated or corrupt?") from None
     except ValueError as e:

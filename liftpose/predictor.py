@@ -36,8 +36,8 @@ from .engine import FoldedNet, WindowEncoder, mirror_average
 from .errors import LiftposeError
 from .formats import Layout, get_layout, to_h36m
 from .model import StridedTransformer
-from .preprocess import DEFAULT_THRESHOLD, fill_gaps, resample
-from .skeleton import NUM_JOINTS, ROOT
+from .preprocess import DEFAULT_THRESHOLD, fill_gaps, resample, valid_mask
+from .skeleton import JOINT_NAMES, NUM_JOINTS, ROOT
 
 if TYPE_CHECKING:
     from .stream import PoseStream
@@ -351,10 +351,28 @@ def _h36m_coordinates(x: torch.Tensor, layout: Layout, threshold: float) -> torc
     """(..., K, 2 or 3) keypoints in ``layout`` -> (..., 17, 2) Human3.6M coordinates, missing joints
     (confidence below ``threshold``, NaN, infinite) filled by ``fill_gaps``."""
     if layout.name != "h36m":
+        _never_seen(x, layout, threshold)
         x = to_h36m(x, layout)
     if x.shape[-1] == 3 or not torch.isfinite(x).all():
         x = fill_gaps(x, threshold)
     return x
+
+
+def _never_seen(x: torch.Tensor, layout: Layout, threshold: float) -> None:
+    """Error naming the joints of ``layout`` (not the Human3.6M joints made from them) that are
+    missing in every frame of a sequence, so that they cannot be filled over time."""
+    never = ~valid_mask(x, threshold).any(axis=-2)  # (N, K)
+    used = {i for src in layout.sources for i in src}
+    for seq, joints in enumerate(never):
+        names = [layout.joint_names[k] for k in np.flatnonzero(joints) if k in used]
+        if names:
+            made = [JOINT_NAMES[j] for j, src in enumerate(layout.sources) if set(src) & set(np.flatnonzero(joints))]
+            where = f"sequence {seq}" if len(never) > 1 else "the sequence"
+            raise LiftposeError(
+                f"the {layout.name} joints {names} are missing (NaN or confidence below {threshold}) in all "
+                f"{x.shape[-3]} frames of {where}, so the Human3.6M joints {made} cannot be made or interpolated: "
+                "lower `threshold` (CLI: --threshold) or use a detector that sees them"
+            )
 
 
 def _dtype(precision: str) -> torch.dtype:
