@@ -116,6 +116,29 @@ def _lift(args: argparse.Namespace) -> None:
         meta["fps"] = fps
     save_poses(args.output, poses, **meta)
     print(f"wrote {args.output}: poses_3d {tuple(poses.shape)} (frames, joints, xyz) in metres")
+    if args.png or args.gif:
+        _draw(args, data.keypoints, layout, image_size, poses, fps)
+
+
+#: Most frames of a ``lift --gif`` animation (longer clips are drawn every n-th frame).
+_GIF_FRAMES = 150
+
+
+def _draw(args: argparse.Namespace, keypoints, layout: str, image_size, poses, fps: float | None) -> None:  # noqa: ANN001
+    """``lift --png / --gif``: 2D input, 3D from the camera and from the side (liftpose.viz)."""
+    from . import viz
+    from .checks import to_pixels
+    from .formats import to_h36m
+
+    xy = to_h36m(to_pixels(keypoints, image_size, args.normalized, check=False)[..., :2], layout)
+    if args.png:
+        t = len(poses) // 2
+        viz.plot_lifted(xy[t], poses[t], image_size=image_size, title=f"2D input, frame {t}").savefig(args.png, dpi=80)
+        print(f"wrote {args.png}: frame {t}, 2D input and the 3D pose from the camera and from the side")
+    if args.gif:
+        step = -(-len(poses) // _GIF_FRAMES)
+        viz.animate(xy[::step], poses[::step], args.gif, fps=(fps or 50.0) / step, image_size=image_size)
+        print(f"wrote {args.gif}: {len(poses[::step])} frames (every {step}), from the camera and from the side")
 
 
 def _add_lift(sub: argparse._SubParsersAction) -> None:
@@ -159,6 +182,10 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
     lift.add_argument("--key", help="name of the keypoint array in an .npz / JSON object (default: 'keypoints')")
     lift.add_argument("--normalized", action="store_true",
                       help="keypoints are x/width, y/height in [0, 1] instead of pixels (--image-size still needed)")  # fmt: skip
+    lift.add_argument("--png", metavar="PATH", help="also draw the middle frame: 2D input, 3D from the camera and "
+                      "from the side (needs liftpose-transformer[viz])")  # fmt: skip
+    lift.add_argument("--gif", metavar="PATH", help=f"also animate it (.gif, or .mp4 with ffmpeg; at most {_GIF_FRAMES} "
+                      "frames, longer clips every n-th frame)")  # fmt: skip
     lift.add_argument("--no-checks", action="store_true",
                       help="skip the input checks (layout, normalised coordinates, image size; docs/formats.md)")  # fmt: skip
     lift.set_defaults(func=_lift)

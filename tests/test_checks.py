@@ -274,8 +274,8 @@ def test_cli_warnings_normalized_and_assumed_fps(files, capsys, monkeypatch):
     code, out, err = _run(capsys, "lift", "far.npz", "-o", "far.npz.out.npz", "--no-flip")
     assert code == 0 and "wrote" in out
     assert err.startswith("liftpose lift: warning: 1 of ") and err.count("\n") == 1, err
-    code, _, err = _run(capsys, "lift", "unit.npz", "--normalized", "-o", "unit.out.npz", "--no-flip")
-    assert code == 0 and err == "", err
+    code, out, err = _run(capsys, "lift", "unit.npz", "--normalized", "-o", "unit.out.npz", "--no-flip", "--png", "u.png")
+    assert code == 0 and err == "" and "from the side" in out and Path("u.png").stat().st_size > 10_000, err
     pixels = Lifter.from_pretrained("h36m-27", device="cpu").predict(COCO[:40], SIZE, layout="coco17", fps=30, flip=False)
     np.testing.assert_allclose(np.load("unit.out.npz")["poses_3d"], pixels, atol=1e-5, rtol=0)
     code, _, err = _run(capsys, "lift", "no_fps.npz", "-o", "no_fps.out.npz", "--no-flip")
