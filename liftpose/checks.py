@@ -285,10 +285,10 @@ def _face_spread(xy: np.ndarray) -> float | None:
     hips, knee and ankle in Human3.6M order."""
     first = xy[:, :5]
     spread = np.linalg.norm(first[:, :, None] - first[:, None], axis=-1).max(axis=(1, 2))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames, one-point frames
         diag = np.linalg.norm(np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1), axis=-1)
-    ratio = spread / diag
+        ratio = spread / diag
     ratio = ratio[np.isfinite(ratio)]
     return float(np.median(ratio)) if ratio.size else None
 

@@ -203,7 +203,8 @@ class Lifter:
         """A :class:`~liftpose.stream.PoseStream` for frames that arrive one at a time (a live
         camera): ``push(frame)`` returns the poses completed so far, ``flush()`` the rest at the end.
         Arguments as in :meth:`predict`; the poses equal ``predict(whole sequence)`` (window mode,
-        input at 50 fps), each available ``(T - 1) / 2`` frames after its own frame."""
+        input at 50 fps), each available ``(T - 1) / 2`` frames after its own frame. The input
+        checks look at the first frame and at the first ``PoseStream.CHECK_FRAMES`` frames."""
         from .stream import PoseStream
 
         net = FoldedNet(self.model, _dtype(precision or self.precision))
