@@ -303,7 +303,9 @@ def _far_outside(xy: np.ndarray, size: tuple[float, float]) -> np.ndarray:
     w, h = size
     u, v = xy[..., 0], xy[..., 1]
     with np.errstate(invalid="ignore"):
-        return (u < -FAR_OUTSIDE * w) | (u > (1 + FAR_OUTSIDE) * w) | (v < -FAR_OUTSIDE * h) | (v > (1 + FAR_OUTSIDE) * h)
+        return (
+            (u < -FAR_OUTSIDE * w) | (u > (1 + FAR_OUTSIDE) * w) | (v < -FAR_OUTSIDE * h) | (v > (1 + FAR_OUTSIDE) * h)
+        )
 
 
 def _finite_max_abs(xy: np.ndarray) -> float:

@@ -124,7 +124,7 @@ def _lift(args: argparse.Namespace) -> None:
 _GIF_FRAMES = 150
 
 
-def _draw(args: argparse.Namespace, keypoints, layout: str, image_size, poses, fps: float | None) -> None:  # noqa: ANN001
+def _draw(args: argparse.Namespace, keypoints, layout: str, image_size, poses, fps: float | None) -> None:
     """``lift --png / --gif``: 2D input, 3D from the camera and from the side (liftpose.viz)."""
     from . import viz
     from .checks import to_pixels
@@ -269,7 +269,7 @@ def _one_line_warnings(prog: str) -> Iterator[None]:
     """Show warnings (the input checks' LiftposeWarning, ...) as ``PROG: warning: ...`` lines."""
     shown = warnings.showwarning
 
-    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
         print(f"{prog}: warning: {message}", file=sys.stderr)
 
     warnings.showwarning = show

@@ -2,6 +2,7 @@
 error or a warning that names the fix, or a correct result; and the checks stay silent on real data
 (``-m data``: every wild clip, Human3.6M S9/S11 ground truth and Stacked Hourglass input)."""
 
+import itertools
 import json
 import os
 import re
@@ -152,7 +153,7 @@ def test_progress_moves_per_batch(lifter):
     calls = []
     small.predict(COCO, SIZE, layout="coco17", flip=False, progress=lambda done, total: calls.append((done, total)))
     assert len(calls) >= 3 and calls[-1] == (90, 90) and calls[0][0] < 90
-    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(calls))
     tqdm = pytest.importorskip("tqdm.auto")
     updates = []
 
@@ -274,9 +275,13 @@ def test_cli_warnings_normalized_and_assumed_fps(files, capsys, monkeypatch):
     code, out, err = _run(capsys, "lift", "far.npz", "-o", "far.npz.out.npz", "--no-flip")
     assert code == 0 and "wrote" in out
     assert err.startswith("liftpose lift: warning: 1 of ") and err.count("\n") == 1, err
-    code, out, err = _run(capsys, "lift", "unit.npz", "--normalized", "-o", "unit.out.npz", "--no-flip", "--png", "u.png")
+    code, out, err = _run(
+        capsys, "lift", "unit.npz", "--normalized", "-o", "unit.out.npz", "--no-flip", "--png", "u.png"
+    )
     assert code == 0 and err == "" and "from the side" in out and Path("u.png").stat().st_size > 10_000, err
-    pixels = Lifter.from_pretrained("h36m-27", device="cpu").predict(COCO[:40], SIZE, layout="coco17", fps=30, flip=False)
+    pixels = Lifter.from_pretrained("h36m-27", device="cpu").predict(
+        COCO[:40], SIZE, layout="coco17", fps=30, flip=False
+    )
     np.testing.assert_allclose(np.load("unit.out.npz")["poses_3d"], pixels, atol=1e-5, rtol=0)
     code, _, err = _run(capsys, "lift", "no_fps.npz", "-o", "no_fps.out.npz", "--no-flip")
     assert code == 0 and "assumed 50 fps (the file stores no frame rate); pass --fps" in err

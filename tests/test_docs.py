@@ -20,12 +20,12 @@ import re
 import runpy
 import shlex
 import sys
-import tomllib
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 from conftest import REFERENCE, REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -34,7 +34,9 @@ NOT_RUN = {
     "docs/model-zoo.md": "training and Human3.6M evaluation runs (hours, the research-only data); owned by the "
     "training work, which adds its own docs-test markers",
 }
-_FENCE = re.compile(r"(?:<!-- docs-test: (skip|slow) \(([^)]*)\) -->\n)?```(python|bash)\n(.*?)^```", re.S | re.M)
+_FENCE = re.compile(
+    r"(?:<!-- docs-test: (skip|slow) \(([^)]*)\) -->\n)?```(python|bash)\n(.*?)^```", re.DOTALL | re.MULTILINE
+)
 _SHELL_LINE = re.compile(r"^(liftpose|python|pip) ")
 
 
@@ -103,10 +105,12 @@ def _run_command(command: str) -> None:
     words = shlex.split(command)
     if words[:2] == ["pip", "install"]:
         for spec in words[2:]:
-            if spec.startswith("-") or spec.startswith("torch"):
+            if spec.startswith(("-", "torch")):
                 continue
             name, extras = re.fullmatch(r"([\w.\-]+)(?:\[([\w,]+)\])?", spec).groups()
-            assert name == ".", f"{command!r}: {name} is not on the package index; install from the clone: pip install -e ."
+            assert name == ".", (
+                f"{command!r}: {name} is not on the package index; install from the clone: pip install -e ."
+            )
             assert set((extras or "").split(",")) - {""} <= _extras(), f"{command!r}: no such extra in pyproject.toml"
         return
     if words[0] == "liftpose":
@@ -116,7 +120,7 @@ def _run_command(command: str) -> None:
     elif words[0] == "python" and words[1].endswith(".py"):
         script, argv = words[1], words[2:]
 
-        def main(argv):  # noqa: ANN001
+        def main(argv):
             old = sys.argv
             sys.argv = [script, *argv]
             try:
@@ -146,7 +150,7 @@ def _run_file(path: Path, tmp_path: Path, monkeypatch, *, slow: bool) -> tuple[i
             with warnings.catch_warnings(), contextlib.redirect_stdout(open(os.devnull, "w")):
                 warnings.simplefilter("error", category=__import__("liftpose").LiftposeWarning)
                 if language == "python":
-                    exec(compile(code, f"{_name(path)}:{line}", "exec"), namespace)
+                    exec(compile(code, f"{_name(path)}:{line}", "exec"), namespace)  # noqa: S102 (the docs' own code)
                 else:
                     run_shell(code)
         except Exception as e:

@@ -135,7 +135,7 @@ def test_plot_lifted_and_animate_show_the_side_view(plt, tmp_path):
     """Depth is what lifting adds; the camera's view hides it, so pictures also look from the side."""
     poses, uv = walking(4)
     fig = viz.plot_lifted(uv[0], poses[0], image_size=(1000, 1000))
-    ax2, front, side = fig.axes
+    _, front, side = fig.axes
     assert (front.azim, side.azim) == (viz.VIEW["azim"], viz.SIDE_VIEW["azim"]) and side.azim - front.azim == 90
     assert len(side.lines) == len(front.lines) == len(BONES) and side.get_title() == "3D, side view"
     fig.savefig(tmp_path / "lifted.png")
