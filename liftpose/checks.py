@@ -11,8 +11,9 @@ is probably wrong, and is silent otherwise:
 - **points far outside the image** (more than twice the image's width / height beyond its edges,
   e.g. a detector's 1e9 garbage value): treated as missing, like a low-confidence joint, filled
   over time by ``fill_gaps``, and counted in a warning.
-- **width and height swapped** (10 % or more of the keypoints beyond the stated frame, all of them
-  inside the swapped one): error naming the swapped size. Many keypoints outside the frame that
+- **width and height swapped** (10 % or more of the keypoints beyond the stated frame, reaching
+  1.2 times its size, all of them inside the swapped one): error naming the swapped size (a
+  warning when they reach less far). Many keypoints outside the frame that
   the swap does not explain: a warning.
 - **keypoint order that does not fit the layout** (COCO-17 declared as Human3.6M, or the
   reverse): an error naming the other layout when two signs agree: joints 0-4 cluster like a
@@ -34,8 +35,9 @@ crossing the shoulders (left/right order reversed between hips and shoulders, bo
 0.15 torso lengths): <= 6.3 % of the frames on the real data; warned from 40 %. Keypoints more
 than 5 % beyond the stated frame: none on the real data whose size is right (all of Human3.6M;
 nine wild clips), 27 % on the wild clip ``coco17_filipkro_006FL_0`` whose stored size 1920x1080
-is the swap of its portrait video's (keypoints reach v = 1672 px, all inside 1080x1920); error
-from 10 %. Every coordinate within [-1.5, 1.5]: never true of pixel input of a visible person in
+is the swap of its portrait video's (keypoints reach v = 1672 px, 1.55 times the stated height,
+all inside 1080x1920); error from 10 % when the points reach 1.2 times the stated size, a
+warning below that. Every coordinate within [-1.5, 1.5]: never true of pixel input of a visible person in
 an image of 100 px or more.
 
 ``check=False`` (``predict``, ``stream``; CLI ``--no-checks``) turns the checks off for input that
@@ -61,6 +63,9 @@ FAR_OUTSIDE = 2.0
 #: Margin (fraction of the side) beyond the frame before a point counts as outside it, and the
 #: fraction of points outside that is an error (explained by a swap) or a warning (not explained).
 FRAME_MARGIN, OUTSIDE_FRACTION = 0.05, 0.10
+#: Swapped width and height are an error (not a warning) when points reach this many times the
+#: stated width or height: farther than detectors extrapolate joints past the image's edge.
+SWAP_REACH = 1.2
 #: Upright fraction: silent at or above OK, error below BAD when another layout is upright in at
 #: least ALTERNATIVE of the frames (see the module docstring for the measured margins).
 UPRIGHT_OK, UPRIGHT_BAD, UPRIGHT_ALTERNATIVE = 0.6, 0.2, 0.9
@@ -196,14 +201,19 @@ def check_frame(xy: np.ndarray, size: tuple[float, float]) -> None:
     if outside < OUTSIDE_FRACTION:
         return
     if w != h and _inside(pts, h, w).mean() >= 0.99:
-        raise LiftposeError(
-            f"{outside:.0%} of the keypoints lie below or right of the stated {w:g}x{h:g} frame, but all fit a "
-            f"{h:g}x{w:g} one: width and height look swapped (a portrait video?); pass image_size=({h:g}, {w:g}) "
-            f"(CLI: --image-size {h:g}x{w:g}), or check=False (CLI: --no-checks) if {w:g}x{h:g} is right"
+        reach = max(pts[:, 0].max() / w, pts[:, 1].max() / h)
+        swap = (
+            f"{outside:.0%} of the keypoints lie below or right of the stated {w:g}x{h:g} frame (up to {reach:.2f} times "
+            f"its size), but all fit a {h:g}x{w:g} one: width and height look swapped (a portrait video?); pass "
+            f"image_size=({h:g}, {w:g}) (CLI: --image-size {h:g}x{w:g})"
         )
+        if reach >= SWAP_REACH:  # beyond what a detector extrapolates past the image's edge
+            raise LiftposeError(f"{swap}, or check=False (CLI: --no-checks) if {w:g}x{h:g} is right")
+        warnings.warn(swap, LiftposeWarning, stacklevel=4)
+        return
     warnings.warn(
         f"{outside:.0%} of the keypoints lie outside the stated {w:g}x{h:g} frame: check image_size (width, height) "
-        "of the video the keypoints were detected in",
+        "of the video the keypoints were detected in (or the person is partly out of view)",
         LiftposeWarning,
         stacklevel=4,
     )

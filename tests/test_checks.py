@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import DATA, REPO
+from conftest import DATA, REPO, WILD_NORMALIZED, WILD_SIZE_SWAPPED
 
 import liftpose
 from liftpose import Lifter, LiftposeError, LiftposeWarning, checks, fill_gaps, to_h36m
@@ -124,6 +124,11 @@ def test_many_points_outside_the_frame_warn(lifter):
     kp[..., 0] += 500  # half the person beyond the right edge; no swap explains it
     with pytest.warns(LiftposeWarning, match=r"lie outside the stated 640x480 frame: check image_size"):
         checks.check_keypoints(kp, SIZE, "coco17", 0.3)
+    feet_below = COCO.copy()  # knees and feet up to 15 % below the bottom edge (extrapolated by a detector)
+    v = feet_below[..., 1]
+    feet_below[..., 1] = 380 + (v - v.min()) / (v.max() - v.min()) * (480 * 1.15 - 380)
+    with pytest.warns(LiftposeWarning, match="outside|swapped"):  # a warning, not an error: not far enough for a swap
+        checks.check_keypoints(feet_below, SIZE, "coco17", 0.3)
 
 
 def test_no_warning_on_the_synthetic_walk_and_check_false_skips_the_checks(lifter):
@@ -310,11 +315,11 @@ def test_no_false_alarm_on_the_wild_clips():
     for name in names:
         data = load_keypoints(WILD / name)
         kp, size = data.keypoints, data.image_size
-        if name == "coco17_filipkro_FLtest_0.npz":  # stored as x / width, y / height: caught, and fine as such
+        if name in WILD_NORMALIZED:  # stored as x / width, y / height: caught, and fine as such
             with pytest.raises(LiftposeError, match="look normalised"):
                 checks.check_keypoints(kp, size, "coco17", 0.3)
             kp = checks.to_pixels(kp, size, normalized=True)
-        if name == "coco17_filipkro_006FL_0.npz":  # stored size 1920x1080, keypoints of a 1080x1920 video: a true alarm
+        if name in WILD_SIZE_SWAPPED:  # stored size 1920x1080, keypoints of a 1080x1920 video: a true alarm
             with pytest.raises(LiftposeError, match=r"look swapped.*image_size=\(1080, 1920\)"):
                 checks.check_keypoints(kp, size, "coco17", 0.3)
             size = size[::-1]
