@@ -112,7 +112,7 @@ def to_pixels(keypoints: np.ndarray, size: tuple[float, float], normalized: bool
         if reach > 2.0:
             raise LiftposeError(
                 f"normalized=True takes coordinates in [0, 1] (x / width, y / height), but these reach {reach:.4g}: "
-                "they look like pixels; drop normalized=True (CLI: --normalized)"
+                "they look like pixels; drop normalized=True (CLI: drop --normalized)"
             )
     kp[..., :2] *= size
     return kp

@@ -301,6 +301,8 @@ def test_cli_version_and_descriptions(capsys):
     assert set(sub.choices) >= {"lift", "evaluate", "models", "convert", "export-onnx", "train"}
     for name, parser in sub.choices.items():
         assert parser.description and len(parser.description) > 40, name
+    code, out, _ = _run(capsys, "evaluate", "--help")
+    assert code == 0 and "h36m-27" in out and "h36m-243" not in out  # names a model that loads
 
 
 # --- real data: no false alarms ----------------------------------------------------------------------
