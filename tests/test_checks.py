@@ -103,6 +103,18 @@ def test_a_far_outside_point_is_missing_and_counted(lifter, value):
     assert np.abs(out).max() < 2  # metres: no 142 km skeleton
 
 
+def test_stream_treats_far_points_as_missing_and_warns_once(lifter):
+    frames = COCO[:30].copy()
+    frames[[5, 20], 9, :2] = 1e9
+    stream = lifter.stream(SIZE, layout="coco17", flip=False)
+    with pytest.warns(LiftposeWarning, match="outside the 640x480 image") as caught:
+        out = [p for f in frames for p in stream.push(f)] + stream.flush()
+    assert stream.far_points == 2 and len([w for w in caught if "outside" in str(w.message)]) == 1
+    missing = frames.copy()
+    missing[[5, 20], 9, :2] = np.nan
+    np.testing.assert_allclose(np.stack(out), lifter.predict(missing, SIZE, layout="coco17", flip=False), atol=1e-5)
+
+
 def _portrait() -> np.ndarray:
     """The walk placed in the lower part of a 480x960 portrait frame."""
     kp = COCO.copy()
