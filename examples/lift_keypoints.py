@@ -1,4 +1,4 @@
-"""Lift a file of 2D keypoints to 3D and save a picture of one frame: 2D input | 3D output.
+"""Lift a file of 2D keypoints to 3D and save a picture of one frame: 2D input | 3D from the camera | 3D from the side.
 
     python examples/lift_keypoints.py [KEYPOINTS] --out lifted.png [--frame N] [--model h36m-27]
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-from matplotlib.figure import Figure  # drawn off-screen: no window, no pyplot backend
 
 from liftpose import Lifter, to_h36m, viz
 from liftpose.formats import load_keypoints
@@ -41,11 +39,8 @@ def main() -> None:
     poses = lifter.predict(data.keypoints, size, layout=layout, fps=args.fps or data.fps)  # (T, 17, 3) metres
 
     t = len(poses) // 2 if args.frame is None else args.frame
-    fig = Figure(figsize=(10, 5))
-    viz.plot_pose_2d(to_h36m(data.keypoints[t, :, :2], layout), fig.add_subplot(1, 2, 1), image_size=size,
-                     title=f"2D input, frame {t}")  # fmt: skip
-    viz.plot_pose_3d(poses[t], fig.add_subplot(1, 2, 2, projection="3d"), title="3D output (camera frame, m)")
-    fig.tight_layout()
+    fig = viz.plot_lifted(to_h36m(data.keypoints[t, :, :2], layout), poses[t], image_size=size,
+                          title=f"2D input, frame {t}")  # fmt: skip
     fig.savefig(args.out, dpi=80)
     print(f"wrote {args.out}: frame {t} of {len(poses)}, model {args.model}")
 

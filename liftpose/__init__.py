@@ -1,6 +1,7 @@
 """liftpose: lift 2D human keypoint sequences to 3D joints with the Strided Transformer."""
 
 from .config import DEFAULT_STRIDES, ModelConfig
+from .errors import LiftposeError, LiftposeWarning
 from .formats import LAYOUTS, to_h36m
 from .metrics import Similarity, mpjpe, mpjve, n_mpjpe, p_mpjpe, procrustes_align
 from .model import StridedTransformer
@@ -12,6 +13,7 @@ from .world import to_world
 __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_STRIDES", "Lifter", "ModelConfig", "StridedTransformer", "__version__"]
+__all__ += ["LiftposeError", "LiftposeWarning"]
 __all__ += ["Similarity", "mpjpe", "mpjve", "n_mpjpe", "p_mpjpe", "procrustes_align"]
 __all__ += ["WeightsError", "load_manifest", "load_model"]
 __all__ += ["LAYOUTS", "fill_gaps", "resample", "to_h36m", "to_world"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._array import Array
+from .errors import LiftposeError
 from .skeleton import JOINT_NAMES
 
 #: The limb bones of the arms and legs, both sides: name -> (joint, joint) in the Human3.6M order.
@@ -33,7 +34,7 @@ def bone_lengths(poses: Array, bones: dict[str, tuple[int, int]] | None = None) 
     p = _numpy(poses)
     pairs = np.array(list((LIMB_BONES if bones is None else bones).values()))
     if p.ndim < 2 or p.shape[-1] != 3 or pairs.max() >= p.shape[-2]:
-        raise ValueError(f"poses must be (..., J, 3) with the bones' joints, got shape {p.shape}")
+        raise LiftposeError(f"poses must be (..., J, 3) with the bones' joints, got shape {p.shape}")
     return np.linalg.norm(p[..., pairs[:, 0], :] - p[..., pairs[:, 1], :], axis=-1)
 
 
@@ -46,7 +47,7 @@ def bone_length_cv(poses: Array, bones: dict[str, tuple[int, int]] | None = None
     bones = LIMB_BONES if bones is None else bones
     p = _numpy(poses)
     if p.ndim != 3:
-        raise ValueError(f"bone_length_cv takes one sequence (T, J, 3), got shape {p.shape}")
+        raise LiftposeError(f"bone_length_cv takes one sequence (T, J, 3), got shape {p.shape}")
     lengths = bone_lengths(p, bones)
     mean = lengths.mean(0)
     cv = np.divide(lengths.std(0), mean, out=np.full_like(mean, np.inf), where=mean > 0)

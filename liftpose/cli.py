@@ -6,6 +6,22 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+#: What ``main`` turns into one line on stderr and exit code 1 (anything else is a bug: traceback).
+USER_ERRORS = (ValueError, FileNotFoundError, OSError, ImportError)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose option errors are one line, ``PROG: error: ...``, and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+_PROG = "liftpose"
 
 
 def _convert(args: argparse.Namespace) -> None:
@@ -42,6 +58,16 @@ def _export_onnx(args: argparse.Namespace) -> None:
             raise ValueError(f"the ONNX model differs from PyTorch by {diff:.2e} (> 1e-4); please report this")
 
 
+def _fps(text: str) -> float:
+    try:
+        fps = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of frames per second, e.g. 30") from None
+    if not (fps > 0 and fps < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r}: the frame rate must be a positive number, e.g. 30 or 29.97")
+    return fps
+
+
 def _image_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
@@ -53,22 +79,19 @@ def _image_size(text: str) -> tuple[int, int]:
 
 
 def _lift(args: argparse.Namespace) -> None:
-    import torch
-
     from . import __version__
+    from .errors import LiftposeError
     from .formats import LAYOUTS, load_keypoints, save_poses
-    from .predictor import Lifter
+    from .predictor import MODEL_FPS, Lifter
 
     data = load_keypoints(args.input, key=args.key)
     layout = args.layout or data.layout
     if layout is None:
-        raise ValueError(f"{args.input} does not say its keypoint layout: pass --layout (one of {', '.join(LAYOUTS)})")
+        raise LiftposeError(f"{args.input} does not say its keypoint layout: pass --layout (one of {', '.join(LAYOUTS)})")
     image_size = args.image_size or data.image_size
     if image_size is None:
-        raise ValueError(f"{args.input} does not store the video size: pass --image-size WIDTHxHEIGHT")
+        raise LiftposeError(f"{args.input} does not store the video size: pass --image-size WIDTHxHEIGHT")
     fps = args.fps or data.fps
-    if args.device and args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {args.device}: this PyTorch has no CUDA device; use --device cpu")
     lifter = Lifter.from_pretrained(args.model, device=args.device)
     poses = lifter.predict(
         data.keypoints,
@@ -78,9 +101,13 @@ def _lift(args: argparse.Namespace) -> None:
         threshold=args.threshold,
         flip=not args.no_flip,
         mode=args.mode,
+        normalized=args.normalized,
         precision=args.precision,
         progress=sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None,
+        check=not args.no_checks,
     )
+    if fps is None:  # said once the input passed its checks, so that an error stays one line
+        print(f"{_PROG} lift: assumed {MODEL_FPS:g} fps (the file stores no frame rate); pass --fps", file=sys.stderr)
     meta = {"model": str(args.model), "receptive_field": lifter.receptive_field, "layout": layout,
             "image_size": list(image_size), "flip": not args.no_flip, "mode": args.mode, "precision": args.precision,
             "units": "metres", "frame": "camera (x right, y down, z forward), pelvis at the origin",
@@ -101,15 +128,19 @@ def _lift(args: argparse.Namespace) -> None:
 
         bvh = write_bvh(args.bvh, poses, path, fps, ground=_ground_of(meta), scale=args.bvh_scale)
         print(f"wrote {args.bvh}: {bvh.frames} frames at {bvh.fps:g} fps, Y up, units x{args.bvh_scale:g} metres")
+    if args.png or args.gif:
+        _draw(args, data.keypoints, layout, image_size, poses, fps)
 
 
 def _trajectory(args: argparse.Namespace, data, poses, image_size, layout: str, fps: float | None):
     """The pelvis path and the floor for ``lift --trajectory`` / ``--bvh``: (path (T, 3), metadata)."""
+    from .checks import to_pixels
     from .ground import estimate_ground
     from .trajectory import intrinsics, root_trajectory
 
     cam = intrinsics(image_size, focal=args.focal, fov=args.fov)
-    path = root_trajectory(poses, data.keypoints, image_size, focal=tuple(cam.focal), layout=layout, fps=fps,
+    keypoints = to_pixels(data.keypoints, image_size, args.normalized, check=False)
+    path = root_trajectory(poses, keypoints, image_size, focal=tuple(cam.focal), layout=layout, fps=fps,
                            threshold=args.threshold)  # fmt: skip
     ground = estimate_ground(poses + path[:, None], fps=fps)
     extra = {"trajectory": path.round(6).tolist(), "focal": float(cam.focal[0]), "principal_point": cam.centre.tolist(),
@@ -124,6 +155,27 @@ def _ground_of(meta: dict):
     from .ground import Ground
 
     return Ground(np.asarray(meta["up"], dtype=np.float64), 0.0, meta["ground"])
+
+
+#: Most frames of a ``lift --gif`` animation (longer clips are drawn every n-th frame).
+_GIF_FRAMES = 150
+
+
+def _draw(args: argparse.Namespace, keypoints, layout: str, image_size, poses, fps: float | None) -> None:
+    """``lift --png / --gif``: 2D input, 3D from the camera and from the side (liftpose.viz)."""
+    from . import viz
+    from .checks import to_pixels
+    from .formats import to_h36m
+
+    xy = to_h36m(to_pixels(keypoints, image_size, args.normalized, check=False)[..., :2], layout)
+    if args.png:
+        t = len(poses) // 2
+        viz.plot_lifted(xy[t], poses[t], image_size=image_size, title=f"2D input, frame {t}").savefig(args.png, dpi=80)
+        print(f"wrote {args.png}: frame {t}, 2D input and the 3D pose from the camera and from the side")
+    if args.gif:
+        step = -(-len(poses) // _GIF_FRAMES)
+        viz.animate(xy[::step], poses[::step], args.gif, fps=(fps or 50.0) / step, image_size=image_size)
+        print(f"wrote {args.gif}: {len(poses[::step])} frames (every {step}), from the camera and from the side")
 
 
 def _add_lift(sub: argparse._SubParsersAction) -> None:
@@ -144,7 +196,7 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
     lift.add_argument("--layout", choices=sorted(LAYOUTS), help="keypoint layout (default: the file's 'layout' entry)")
     lift.add_argument("--image-size", type=_image_size, metavar="WxH",
                       help="video size in pixels, e.g. 1920x1080 (default: the file's width/height)")  # fmt: skip
-    lift.add_argument("--fps", type=float, help="frame rate of the input (default: the file's fps, else 50)")
+    lift.add_argument("--fps", type=_fps, help="frame rate of the input (default: the file's fps, else 50)")
     lift.add_argument(
         "--threshold",
         type=float,
@@ -173,16 +225,31 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
     lens.add_argument("--fov", type=float, help="field of view in degrees across the longer image side (default 65)")
     world.add_argument("--bvh", metavar="OUT.bvh", help="also write a BVH animation (implies --trajectory)")
     world.add_argument("--bvh-scale", type=float, default=1.0, help="BVH units per metre (default 1; 100 for cm)")
+    lift.add_argument("--normalized", action="store_true",
+                      help="keypoints are x/width, y/height in [0, 1] instead of pixels (--image-size still needed)")  # fmt: skip
+    lift.add_argument("--png", metavar="PATH", help="also draw the middle frame: 2D input, 3D from the camera and "
+                      "from the side (needs liftpose-transformer[viz])")  # fmt: skip
+    lift.add_argument("--gif", metavar="PATH", help=f"also animate it (.gif, or .mp4 with ffmpeg; at most {_GIF_FRAMES} "
+                      "frames, longer clips every n-th frame)")  # fmt: skip
+    lift.add_argument("--no-checks", action="store_true",
+                      help="skip the input checks (layout, normalised coordinates, image size; docs/formats.md)")  # fmt: skip
     lift.set_defaults(func=_lift)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="liftpose", description="Lift 2D keypoint sequences to 3D with the Strided Transformer."
-    )
-    sub = p.add_subparsers(dest="command", required=True)
+    from . import __version__
 
-    c = sub.add_parser("convert", help="convert an official StridedTransformer-Pose3D .pth to safetensors")
+    p = _Parser(prog=_PROG, description="Lift 2D keypoint sequences to 3D with the Strided Transformer.")
+    p.add_argument("--version", action="version", version=f"liftpose {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser(
+        "convert",
+        help="convert an official StridedTransformer-Pose3D .pth to safetensors",
+        description="Convert an official StridedTransformer-Pose3D checkpoint (.pth state_dict) into a liftpose "
+        "weights folder (model.safetensors + config.json) that --model and Lifter.from_pretrained load "
+        "(docs/converting.md).",
+    )
     c.add_argument("checkpoint", help="official state_dict (.pth), with or without a 'module.' prefix")
     c.add_argument("out_dir", help="folder to write model.safetensors and config.json into")
     c.add_argument("--frames", type=int, help="receptive field T (default: read from the positional embedding)")
@@ -191,7 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.set_defaults(func=_convert)
 
-    m = sub.add_parser("models", help="list the named models of the manifest with their measured accuracy")
+    m = sub.add_parser(
+        "models",
+        help="list the named models of the manifest with their measured accuracy",
+        description="List the named models (--model NAME): receptive field, status (available / planned), "
+        "Human3.6M accuracy and the licence of the weights.",
+    )
     m.set_defaults(func=_models)
 
     _add_lift(sub)
@@ -199,13 +271,23 @@ def build_parser() -> argparse.ArgumentParser:
     from .evaluate import build_parser as evaluate_parser
     from .evaluate import run as evaluate_run
 
-    v = sub.add_parser("evaluate", help="Human3.6M evaluation (MPJPE, P-MPJPE per action)")
+    v = sub.add_parser(
+        "evaluate",
+        help="Human3.6M evaluation (MPJPE, P-MPJPE per action)",
+        description="Lift the Human3.6M test subjects (S9, S11; all cameras) and print protocol 1 and 2 errors per "
+        "action in millimetres, as in the paper's tables (needs the Human3.6M data, --data).",
+    )
     evaluate_parser(v)
     v.set_defaults(func=evaluate_run)
 
     from .export import OPSET
 
-    e = sub.add_parser("export-onnx", help="export a model to ONNX (needs liftpose-transformer[onnx])")
+    e = sub.add_parser(
+        "export-onnx",
+        help="export a model to ONNX (needs liftpose-transformer[onnx])",
+        description="Export a model to one self-contained .onnx file (keypoints_2d (batch, T, 17, 2) -> centre, "
+        "window) and check it against PyTorch under onnxruntime (docs/onnx.md).",
+    )
     e.add_argument("model", help="a model name (see `liftpose models`), a weights folder or a .safetensors file")
     e.add_argument("out", help="the .onnx file to write")
     e.add_argument("--revision", help="Hub revision of a named model")
@@ -216,19 +298,52 @@ def build_parser() -> argparse.ArgumentParser:
     from .train import build_parser as train_parser
     from .train import train
 
-    t = sub.add_parser("train", help="train on Human3.6M")
+    t = sub.add_parser(
+        "train",
+        help="train on Human3.6M",
+        description="Train a Strided Transformer on Human3.6M (needs the data; see docs/model-zoo.md for the "
+        "commands that made the named models).",
+    )
     train_parser(t)
     t.set_defaults(func=train)
     return p
 
 
+@contextmanager
+def _one_line_warnings(prog: str) -> Iterator[None]:
+    """Show warnings (the input checks' LiftposeWarning, ...) as ``PROG: warning: ...`` lines."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prog}: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    prog = f"{_PROG} {args.command}"
     try:
-        args.func(args)
-    except (ValueError, FileNotFoundError, OSError, ImportError) as e:
-        print(f"liftpose {args.command}: error: {e}", file=sys.stderr)
+        with _one_line_warnings(prog):
+            args.func(args)
+    except USER_ERRORS as e:
+        print(f"{prog}: error: {_one_line(e)}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line (an OSError without one: its type and file)."""
+    text = str(error) or type(error).__name__
+    if isinstance(error, OSError) and error.filename and str(error.filename) not in text:
+        text = f"{text}: {error.filename}"
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import LiftposeError
+
 #: Stride factors of the strided encoder for the input lengths of the paper.
 #: Their product is the number of frames, so the STE shrinks the window to one frame.
 DEFAULT_STRIDES: dict[int, tuple[int, ...]] = {
@@ -40,21 +42,21 @@ class ModelConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "strides", tuple(int(s) for s in self.strides))
         if self.frames < 1 or self.frames % 2 == 0:
-            raise ValueError(f"frames must be a positive odd number (the window is centred), got {self.frames}")
+            raise LiftposeError(f"frames must be a positive odd number (the window is centred), got {self.frames}")
         if math.prod(self.strides) != self.frames:
-            raise ValueError(
+            raise LiftposeError(
                 f"strides {self.strides} multiply to {math.prod(self.strides)}, not frames={self.frames}; "
                 f"use e.g. {DEFAULT_STRIDES.get(self.frames, 'factors whose product is the frame count')}"
             )
         if self.d_model % self.heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by heads={self.heads}")
+            raise LiftposeError(f"d_model={self.d_model} is not divisible by heads={self.heads}")
 
     @classmethod
     def for_frames(cls, frames: int, strides: tuple[int, ...] | None = None, **kwargs) -> "ModelConfig":
         """The paper's configuration for ``frames`` input frames (strides from :data:`DEFAULT_STRIDES`)."""
         if strides is None:
             if frames not in DEFAULT_STRIDES:
-                raise ValueError(
+                raise LiftposeError(
                     f"no default strides for {frames} frames (known: {sorted(DEFAULT_STRIDES)}); pass strides explicitly"
                 )
             strides = DEFAULT_STRIDES[frames]
@@ -74,7 +76,7 @@ class ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise ValueError(f"unknown config fields {sorted(unknown)}; known fields: {sorted(known)}")
+            raise LiftposeError(f"unknown config fields {sorted(unknown)}; known fields: {sorted(known)}")
         return cls(**d)
 
     def save(self, path: str | Path) -> None:

@@ -171,6 +171,9 @@ class WindowEncoder:
         self.net = net
         self.batch_size = batch_size
         self.frames = net.frames
+        #: Called after every forward pass as ``on_batch(fraction, windows)``: the fraction of this
+        #: push's windows encoded so far and the number of windows (per stream) it completes.
+        self.on_batch: Callable[[float, int], None] | None = None
         self._tail: torch.Tensor | None = None  # the last T-1 embeddings: the start of the next windows
 
     def push(self, frames: torch.Tensor) -> torch.Tensor:
@@ -197,4 +200,6 @@ class WindowEncoder:
         for i in range(0, s, streams):
             for j in range(0, m, per_stream):
                 out[i : i + streams, j : j + per_stream] = self.net.centre(windows[i : i + streams, j : j + per_stream])
+                if self.on_batch is not None:
+                    self.on_batch((i * m + min(j + per_stream, m) * min(streams, s - i)) / (s * m), m)
         return out

@@ -213,7 +213,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     from .predictor import MODES, PRECISIONS
 
     p = p or argparse.ArgumentParser(prog="liftpose evaluate", description=__doc__.split("\n\n")[0])
-    p.add_argument("model", help="model name (e.g. h36m-243) or folder with model.safetensors + config.json")
+    p.add_argument("model", help="model name (e.g. h36m-27, see `liftpose models`) or folder with model.safetensors + config.json")
     p.add_argument("--data", required=True, help="Human3.6M folder (poses_3d_world.npz, cameras.json, ...)")
     p.add_argument("--input", choices=("gt", "sh", "both"), default="both",
                    help="2D input: projected ground truth, Stacked Hourglass detections, or both (default)")  # fmt: skip

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from ._array import Array, as_float, namespace
+from .errors import LiftposeError
 from .skeleton import JOINT_NAMES
 
 _COCO17 = (
@@ -108,7 +109,7 @@ class Layout:
     def __post_init__(self) -> None:
         missing = {s for j in JOINT_NAMES for s in self.derived.get(j, (j,))} - set(self.joint_names)
         if missing:
-            raise ValueError(f"layout {self.name!r} lacks the joints {sorted(missing)}")
+            raise LiftposeError(f"layout {self.name!r} lacks the joints {sorted(missing)}")
 
 
 LAYOUTS: dict[str, Layout] = {
@@ -150,7 +151,7 @@ def get_layout(layout: str | Layout) -> Layout:
     try:
         return LAYOUTS[layout]
     except KeyError:
-        raise ValueError(f"unknown keypoint layout {layout!r}: expected one of {sorted(LAYOUTS)}") from None
+        raise LiftposeError(f"unknown keypoint layout {layout!r}: expected one of {sorted(LAYOUTS)}") from None
 
 
 def to_h36m(keypoints: Array, layout: str | Layout) -> Array:
@@ -167,11 +168,11 @@ def to_h36m(keypoints: Array, layout: str | Layout) -> Array:
     xp = namespace(keypoints)
     kp = as_float(keypoints)
     if kp.ndim < 2 or kp.shape[-1] not in (2, 3):
-        raise ValueError(f"keypoints must be (..., K, 2) or (..., K, 3) with confidence; got {tuple(kp.shape)}")
+        raise LiftposeError(f"keypoints must be (..., K, 2) or (..., K, 3) with confidence; got {tuple(kp.shape)}")
     if kp.shape[-2] != len(spec.joint_names):
         fits = [n for n, lay in LAYOUTS.items() if len(lay.joint_names) == kp.shape[-2]]
         hint = f" (layouts with {kp.shape[-2]} joints: {fits})" if fits else ""
-        raise ValueError(
+        raise LiftposeError(
             f"layout {spec.name!r} has {len(spec.joint_names)} joints, keypoints have {kp.shape[-2]}{hint}"
         )
     joints = []
@@ -216,20 +217,55 @@ def load_keypoints(path: str | Path, key: str | None = None) -> KeypointFile:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".npy", ".json"):
-        raise ValueError(f"cannot read keypoints from {path.name}: expected a .npz, .npy or .json file")
+        raise LiftposeError(f"cannot read keypoints from {str(path)!r}: expected a .npz, .npy or .json file")
+    if path.is_dir():
+        raise LiftposeError(f"{path} is a folder: pass a keypoint file (.npz, .npy or .json)")
     if not path.is_file():
         raise FileNotFoundError(f"no such keypoint file: {path}")
     if suffix == ".npy":
-        return KeypointFile(_checked(np.load(path, allow_pickle=False), path))
+        return KeypointFile(_checked(_read_numpy(path, lambda data: data), path))
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            fields = {k: data[k] for k in data.files}
+        fields = _read_numpy(path, lambda data: {k: data[k] for k in data.files})
+        if not fields:
+            raise LiftposeError(f"{path} holds no arrays; expected an array 'keypoints' (frames, joints, 2 or 3)")
         return _from_fields(fields, key, path)
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LiftposeError(f"{path} is not valid JSON ({e}); see docs/formats.md for the JSON forms read") from None
     if isinstance(doc, list) and doc and isinstance(doc[0], dict):
         doc = {"keypoints": _coco_results(doc, path)}
     return _from_fields(doc if isinstance(doc, dict) else {"keypoints": doc}, key, path)
+
+
+def _read_numpy(path: Path, read: Any) -> Any:
+    """``read(np.load(path))`` without pickle; unreadable, truncated and pickled files are
+    :class:`LiftposeError` s naming the file (a VideoPose3D ``data_2d_custom`` file, the fix too)."""
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:  # closed on every path (np.load leaks the file it opens when it fails)
+            data = np.load(f, allow_pickle=False)
+            if isinstance(data, np.lib.npyio.NpzFile) and "positions_2d" in data.files:
+                raise LiftposeError(
+                    f"{path} looks like a VideoPose3D data_2d_custom file (keypoints in a pickled dictionary, "
+                    "positions_2d): read it with liftpose.datasets.videopose3d.read_custom_2d(path, "
+                    "allow_pickle=True) if you trust where it came from, and save the keypoints of a video "
+                    "(docs/formats.md)"
+                )
+            return read(data)
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise LiftposeError(f"cannot read {path}: not a valid {path.suffix} file ({e}); is it truncated or corrupt?") from None
+    except ValueError as e:
+        if isinstance(e, LiftposeError):
+            raise
+        if "pickle" in str(e):
+            raise LiftposeError(
+                f"{path} is not a plain numeric array (numpy would have to unpickle it, which can run code, and "
+                "liftpose does not); save the keypoints as a plain numeric array (docs/formats.md)"
+            ) from None
+        raise LiftposeError(f"cannot read {path}: {e}") from None
 
 
 def _from_fields(fields: dict[str, Any], key: str | None, path: Path) -> KeypointFile:
@@ -237,11 +273,11 @@ def _from_fields(fields: dict[str, Any], key: str | None, path: Path) -> Keypoin
     if key is None:
         key = "keypoints" if "keypoints" in fields else arrays[0] if len(arrays) == 1 else None
     if key is None:
-        raise ValueError(
-            f"{path.name} has the arrays {sorted(arrays)} and none is called 'keypoints'; pick one (--key)"
+        raise LiftposeError(
+            f"{path.name} has the arrays {sorted(arrays)} and none is called 'keypoints'; pick one (key=..., CLI: --key)"
         )
     if key not in fields:
-        raise ValueError(f"{path.name} has no array {key!r}; its entries are {sorted(fields)}; pick one (--key)")
+        raise LiftposeError(f"{path.name} has no array {key!r}; its entries are {sorted(fields)}; pick one (--key)")
     size = fields.get("image_size")
     if size is None and "width" in fields and "height" in fields:
         size = (fields["width"], fields["height"])
@@ -259,12 +295,12 @@ def _coco_results(results: list[dict[str, Any]], path: Path) -> np.ndarray:
     best: dict[Any, dict[str, Any]] = {}
     for r in results:
         if "image_id" not in r or "keypoints" not in r:
-            raise ValueError(f"{path.name}: a COCO result needs 'image_id' and 'keypoints', got keys {sorted(r)}")
+            raise LiftposeError(f"{path.name}: a COCO result needs 'image_id' and 'keypoints', got keys {sorted(r)}")
         if r["image_id"] not in best or r.get("score", 0.0) > best[r["image_id"]].get("score", 0.0):
             best[r["image_id"]] = r
     flat = np.array([best[i]["keypoints"] for i in sorted(best)], dtype=np.float64)
     if flat.ndim != 2 or flat.shape[1] % 3:
-        raise ValueError(f"{path.name}: COCO 'keypoints' must be flat lists [x1, y1, c1, x2, ...] of equal length")
+        raise LiftposeError(f"{path.name}: COCO 'keypoints' must be flat lists [x1, y1, c1, x2, ...] of equal length")
     return flat.reshape(len(flat), -1, 3)
 
 
@@ -272,9 +308,9 @@ def _checked(keypoints: Any, path: Path) -> np.ndarray:
     try:
         kp = np.asarray(keypoints, dtype=np.float32)
     except (TypeError, ValueError):
-        raise ValueError(f"{path.name}: keypoints are not a numeric array (ragged lists or text?)") from None
+        raise LiftposeError(f"{path.name}: keypoints are not a numeric array (ragged lists or text?)") from None
     if kp.ndim != 3 or kp.shape[-1] not in (2, 3) or len(kp) == 0:
-        raise ValueError(
+        raise LiftposeError(
             f"{path.name}: keypoints have shape {kp.shape}; expected (frames, joints, 2) or (frames, joints, 3)"
         )
     return kp
@@ -289,7 +325,7 @@ def save_poses(path: str | Path, poses_3d: Array, **metadata: Any) -> Path:
     fields = {"poses_3d": poses, "joint_names": list(JOINT_NAMES), **metadata}
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".json"):
-        raise ValueError(f"cannot write poses to {path.name}: expected a .npz or .json file")
+        raise LiftposeError(f"cannot write poses to {path.name}: expected a .npz or .json file")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npz":
         np.savez_compressed(path, **{k: np.asarray(v) for k, v in fields.items()})

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ._array import Array, as_float, eps, eye_like, namespace, vector_norm
+from .errors import LiftposeError
 
 
 class Similarity(NamedTuple):
@@ -44,7 +45,7 @@ def _poses(pred: Array, target: Array) -> tuple[Array, Array]:
     namespace(pred, target)
     pred, target = as_float(pred), as_float(target)
     if pred.ndim < 2 or target.ndim < 2 or pred.shape[-2:] != target.shape[-2:]:
-        raise ValueError(
+        raise LiftposeError(
             f"poses must be (..., J, D) with the same J and D: got {tuple(pred.shape)} and {tuple(target.shape)}"
         )
     return pred, target
@@ -134,6 +135,6 @@ def mpjve(pred: Array, target: Array, axis: int = -3) -> Array:
     pred, target = _poses(pred, target)
     ndim = max(pred.ndim, target.ndim)
     if not -ndim <= axis < ndim - 2 or axis in (-1, -2):
-        raise ValueError(f"time axis {axis} must be a leading axis of the (..., J, D) poses (ndim {ndim})")
+        raise LiftposeError(f"time axis {axis} must be a leading axis of the (..., J, D) poses (ndim {ndim})")
     xp = namespace(pred)
     return mpjpe(xp.diff(pred, axis=axis), xp.diff(target, axis=axis))

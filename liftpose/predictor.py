@@ -22,7 +22,7 @@ for a video of any length.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -30,12 +30,14 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 import torch
 
+from . import checks
 from .camera import normalize_screen
 from .engine import FoldedNet, WindowEncoder, mirror_average
+from .errors import LiftposeError
 from .formats import Layout, get_layout, to_h36m
 from .model import StridedTransformer
-from .preprocess import DEFAULT_THRESHOLD, fill_gaps, resample
-from .skeleton import NUM_JOINTS, ROOT
+from .preprocess import DEFAULT_THRESHOLD, fill_gaps, resample, valid_mask
+from .skeleton import JOINT_NAMES, NUM_JOINTS, ROOT
 
 if TYPE_CHECKING:
     from .stream import PoseStream
@@ -73,7 +75,7 @@ class Lifter:
         chunk_size: int = _DEFAULT_CHUNK,
         precision: str = "float32",
     ) -> None:
-        self.device = torch.device(device if device is not None else "cuda" if torch.cuda.is_available() else "cpu")
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.batch_size = _positive("batch_size", batch_size) if batch_size is not None else self._default_batch_size()
         self.chunk_size = _positive("chunk_size", chunk_size)
@@ -93,6 +95,7 @@ class Lifter:
         ``model.safetensors`` + ``config.json``); ``kwargs`` go to :class:`Lifter`."""
         from .weights import load_model
 
+        device = resolve_device(device)
         return cls(load_model(name_or_path, device=device, revision=revision), device=device, **kwargs)
 
     @property
@@ -124,6 +127,7 @@ class Lifter:
         chunk_size: int | None = None,
         progress: Progress = None,
         precision: str | None = None,
+        check: bool = True,
     ) -> np.ndarray | torch.Tensor:
         """2D keypoints -> root-relative 3D joints in metres, one pose per input frame.
 
@@ -135,27 +139,37 @@ class Lifter:
         missing and filled by ``liftpose.preprocess.fill_gaps`` (linear interpolation over time,
         the first / last valid value held at the ends); a joint missing in every frame is an error.
         ``image_size``: ``(width, height)`` of the video in pixels (the network's input is
-        normalised by the width); pass ``normalized=True`` instead for input already normalised.
+        normalised by the width), always required. ``normalized=True``: the keypoints are
+        ``x / width, y / height`` in [0, 1] instead of pixels (``image_size`` gives the aspect ratio).
         ``fps``: the frame rate of the input; other than 50 (the training rate) the sequence is
         resampled to 50 fps, lifted and resampled back, still one pose per input frame.
         ``flip``: average with the prediction for the mirrored input (twice the compute).
         ``mode``: "window" (a centred window per frame, the official evaluation) or "fast" (the
         vanilla encoder's full-window output on non-overlapping windows; about T times faster).
-        ``progress``: called as ``progress(frames_done, frames_total)`` after every chunk, or True
-        for a tqdm bar (``pip install tqdm``). ``batch_size`` / ``chunk_size`` / ``precision``
+        ``progress``: called as ``progress(frames_done, frames_total)`` after every batch of windows,
+        or True for a tqdm bar (``pip install tqdm``). ``batch_size`` / ``chunk_size`` / ``precision``
         override the Lifter's settings for this call ("bfloat16" / "float16": faster on GPUs, with
         rounding errors of order 1e-2 m; very slow on CPUs without native support; see
-        docs/performance.md).
+        docs/performance.md). ``check``: the input checks of :mod:`liftpose.checks` (keypoints
+        that look normalised, in another layout's order, upside down, outside the image or with
+        width and height swapped raise :class:`~liftpose.LiftposeError` or warn; points far
+        outside the image are treated as missing); ``check=False`` skips them.
 
         Returns float32 (T, 17, 3) or (N, T, 17, 3) camera-frame joints in metres with the pelvis
         at zero: a numpy array for numpy input, a tensor on the input's device for tensor input.
         """
         if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+            raise LiftposeError(f"mode must be one of {MODES}, got {mode!r}")
         x, batched = _as_sequences(keypoints_2d)
-        x = _h36m_coordinates(x, layout, threshold)
-        screen = _screen_size(image_size, normalized)
-        x = (normalize_screen(x, *screen) if screen else x).to(self.device, torch.float32)
+        spec = _checked_layout(x, layout)
+        size = checks.image_size(image_size, normalized)
+        if normalized or check:
+            kp = checks.to_pixels(x.cpu().numpy(), size, normalized, check)
+            kp, n_far = checks.check_keypoints(kp, size, spec, threshold) if check else (kp, 0)
+            if normalized or n_far:
+                x = torch.from_numpy(kp).to(x.device, x.dtype)
+        x = _h36m_coordinates(x, spec, threshold)
+        x = normalize_screen(x, *size).to(self.device, torch.float32)
         n, length = x.shape[:2]
         resampled = fps is not None and fps != MODEL_FPS
         if resampled:
@@ -184,16 +198,19 @@ class Lifter:
         flip: bool = True,
         normalized: bool = False,
         precision: str | None = None,
+        check: bool = True,
     ) -> "PoseStream":
         """A :class:`~liftpose.stream.PoseStream` for frames that arrive one at a time (a live
         camera): ``push(frame)`` returns the poses completed so far, ``flush()`` the rest at the end.
         Arguments as in :meth:`predict`; the poses equal ``predict(whole sequence)`` (window mode,
-        input at 50 fps), each available ``(T - 1) / 2`` frames after its own frame."""
+        input at 50 fps), each available ``(T - 1) / 2`` frames after its own frame. The input
+        checks look at the first frame and at the first ``PoseStream.CHECK_FRAMES`` frames."""
         from .stream import PoseStream
 
         net = FoldedNet(self.model, _dtype(precision or self.precision))
-        screen = _screen_size(image_size, normalized)
-        return PoseStream(WindowEncoder(net, self.batch_size), get_layout(layout), threshold, screen, flip)
+        size = checks.image_size(image_size, normalized)
+        encoder = WindowEncoder(net, self.batch_size)
+        return PoseStream(encoder, get_layout(layout), threshold, size, flip, normalized=normalized, check=check)
 
     def _lift_windows(
         self, net: FoldedNet, x: torch.Tensor, flip: bool, batch_size: int, chunk_size: int, report: "_Report"
@@ -204,6 +221,8 @@ class Lifter:
         encoder = WindowEncoder(net, batch_size)
         poses = x.new_empty(n, length, self.model.cfg.joints, 3)
         done = 0
+        # progress after every forward pass: the frames done before this chunk, plus its share
+        encoder.on_batch = lambda fraction, windows: report(int(n * (done + fraction * windows)))
         for start in range(-pad, length + pad, chunk_size):
             # Frames start ... start+chunk_size-1 of the edge-padded sequence, gathered by clamped index.
             idx = torch.arange(start, min(start + chunk_size, length + pad), device=x.device).clamp_(0, length - 1)
@@ -250,6 +269,27 @@ class Lifter:
 _Report = Callable[[int], None]
 
 
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``device`` as a ``torch.device`` (None: CUDA when available, else the CPU), checked to exist
+    here: an unknown name or an absent CUDA device is a :class:`LiftposeError` naming the ones there are."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    available = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else ["cpu"]
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise LiftposeError(f"unknown device {device!r}: expected one of {available} (or 'cuda' for the first GPU)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise LiftposeError(
+                f"device {str(device)!r}: this PyTorch sees no CUDA GPU (torch {torch.__version__}, CUDA build "
+                f"{torch.version.cuda or 'none'}); available devices: {available}; use device='cpu' (CLI: --device cpu)"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise LiftposeError(f"device {str(device)!r} does not exist; available devices: {available}")
+    return dev
+
+
 @contextmanager
 def _reporter(progress: Progress, total: int, model_total: int) -> Iterator[_Report]:
     """A function taking frames done at the model's frame rate (of ``model_total``) that reports
@@ -282,63 +322,68 @@ def _as_sequences(keypoints: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, b
     x = torch.as_tensor(np.ascontiguousarray(keypoints) if isinstance(keypoints, np.ndarray) else keypoints).detach()
     shape = tuple(x.shape)
     if x.dim() not in (3, 4) or shape[-1] not in (2, 3):
-        raise ValueError(
+        raise LiftposeError(
             f"keypoints_2d has shape {shape}; expected (T, 17, 2) pixel coordinates, (T, 17, 3) with a "
             "confidence column, or a batch of sequences (N, T, 17, 2)"
         )
     batched = x.dim() == 4
     x = x if batched else x[None]
     if x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"keypoints_2d has shape {shape}: an empty sequence; pass at least one frame")
+        raise LiftposeError(f"keypoints_2d has shape {shape}: an empty sequence; pass at least one frame")
     return (x if x.dtype in (torch.float32, torch.float64) else x.float()), batched
 
 
-def _h36m_coordinates(x: torch.Tensor, layout: str | Layout, threshold: float) -> torch.Tensor:
-    """(..., K, 2 or 3) keypoints in ``layout`` -> (..., 17, 2) Human3.6M coordinates, missing joints
-    (confidence below ``threshold``, NaN, infinite) filled by ``fill_gaps``."""
+def _checked_layout(x: torch.Tensor, layout: str | Layout) -> Layout:
+    """The ``Layout`` of ``layout``, checked against the number of joints of ``x`` (..., K, C)."""
     spec = get_layout(layout)
     if spec.name != "h36m":
-        x = to_h36m(x, spec)
+        to_h36m(x[..., :1, :, :], spec)  # raises for a joint count that does not fit, naming the layouts that do
     elif x.shape[-2] != NUM_JOINTS:
-        raise ValueError(
+        raise LiftposeError(
             f"keypoints have {x.shape[-2]} joints (shape {tuple(x.shape)}); layout 'h36m' is the {NUM_JOINTS} "
             "Human3.6M joints in the order of liftpose.skeleton.JOINT_NAMES. For a detector's layout pass "
             "layout=... (one of liftpose.formats.LAYOUTS; converted with liftpose.formats.to_h36m); note that "
             "COCO-17, the layout of most 2D detectors, also has 17 joints but in another order: layout='coco17'"
         )
+    return spec
+
+
+def _h36m_coordinates(x: torch.Tensor, layout: Layout, threshold: float) -> torch.Tensor:
+    """(..., K, 2 or 3) keypoints in ``layout`` -> (..., 17, 2) Human3.6M coordinates, missing joints
+    (confidence below ``threshold``, NaN, infinite) filled by ``fill_gaps``."""
+    if layout.name != "h36m":
+        _never_seen(x, layout, threshold)
+        x = to_h36m(x, layout)
     if x.shape[-1] == 3 or not torch.isfinite(x).all():
         x = fill_gaps(x, threshold)
     return x
 
 
-def _screen_size(image_size: Sequence[float] | None, normalized: bool) -> tuple[float, float] | None:
-    """Check ``image_size`` / ``normalized``: (width, height) for pixel input, None for normalised."""
-    if normalized:
-        if image_size is not None:
-            raise ValueError("pass either image_size (pixel input) or normalized=True (normalised input), not both")
-        return None
-    if image_size is None:
-        raise ValueError(
-            "image_size=(width, height) is required to normalise pixel coordinates; "
-            "for input that is already normalised (x in [-1, 1]) pass normalized=True"
-        )
-    try:
-        width, height = (float(v) for v in image_size)
-    except (TypeError, ValueError):
-        raise ValueError(f"image_size must be (width, height) in pixels, got {image_size!r}") from None
-    if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
-        raise ValueError(f"image_size must be two positive numbers (width, height) in pixels, got {image_size!r}")
-    return width, height
+def _never_seen(x: torch.Tensor, layout: Layout, threshold: float) -> None:
+    """Error naming the joints of ``layout`` (not the Human3.6M joints made from them) that are
+    missing in every frame of a sequence, so that they cannot be filled over time."""
+    never = ~valid_mask(x, threshold).any(axis=-2)  # (N, K)
+    used = {i for src in layout.sources for i in src}
+    for seq, joints in enumerate(never):
+        names = [layout.joint_names[k] for k in np.flatnonzero(joints) if k in used]
+        if names:
+            made = [JOINT_NAMES[j] for j, src in enumerate(layout.sources) if set(src) & set(np.flatnonzero(joints))]
+            where = f"sequence {seq}" if len(never) > 1 else "the sequence"
+            raise LiftposeError(
+                f"the {layout.name} joints {names} are missing (NaN or confidence below {threshold}) in all "
+                f"{x.shape[-3]} frames of {where}, so the Human3.6M joints {made} cannot be made or interpolated: "
+                "lower `threshold` (CLI: --threshold) or use a detector that sees them"
+            )
 
 
 def _dtype(precision: str) -> torch.dtype:
     try:
         return PRECISIONS[precision]
     except (KeyError, TypeError):
-        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}") from None
+        raise LiftposeError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}") from None
 
 
 def _positive(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise LiftposeError(f"{name} must be a positive integer, got {value!r}")
     return int(value)

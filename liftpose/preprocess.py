@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ._array import Array
+from .errors import LiftposeError
 from .skeleton import JOINT_NAMES
 
 #: Confidence below which a joint is treated as missing (MMPose's ``--kpt-thr`` default; the
@@ -53,7 +54,7 @@ def valid_mask(keypoints: Array, threshold: float = DEFAULT_THRESHOLD) -> np.nda
     """
     kp, _ = _numpy_io(keypoints)
     if kp.ndim < 3 or kp.shape[-1] not in (2, 3):
-        raise ValueError(f"keypoints must be (..., T, J, 2) or (..., T, J, 3) with confidence; got {kp.shape}")
+        raise LiftposeError(f"keypoints must be (..., T, J, 2) or (..., T, J, 3) with confidence; got {kp.shape}")
     valid = np.isfinite(kp[..., :2]).all(-1)
     if kp.shape[-1] == 3:
         valid &= kp[..., 2] >= threshold
@@ -83,18 +84,18 @@ def fill_gaps(keypoints: Array, threshold: float = DEFAULT_THRESHOLD, *, valid: 
         ok &= np.broadcast_to(np.asarray(valid, dtype=bool), ok.shape)
     n_frames, n_joints = ok.shape[-2:]
     if n_frames == 0:
-        raise ValueError("empty sequence: keypoints have 0 frames")
+        raise LiftposeError("empty sequence: keypoints have 0 frames")
     never = ~ok.any(axis=-2)  # (..., J)
     if never.all(axis=-1).any():
         where = tuple(np.argwhere(never.all(axis=-1))[0])
-        raise ValueError(
+        raise LiftposeError(
             f"{_sequence_label(where)} has no valid keypoint in any of its {n_frames} frames "
             f"(all NaN or below confidence {threshold})"
         )
     if never.any():
         seq = tuple(np.argwhere(never)[0][:-1])
         names = [_joint_label(j, n_joints) for j in np.flatnonzero(never[seq])]
-        raise ValueError(
+        raise LiftposeError(
             f"joints {names} of {_sequence_label(seq)} are missing (NaN or confidence below {threshold}) in all "
             f"{n_frames} frames, so they cannot be interpolated: lower `threshold` or provide those joints"
         )
@@ -116,7 +117,7 @@ def resampled_length(frames: int, fps_in: float, fps_out: float) -> int:
     the input's times only ever interpolates.
     """
     if frames < 1:
-        raise ValueError(f"need at least one frame, got {frames}")
+        raise LiftposeError(f"need at least one frame, got {frames}")
     return math.ceil((frames - 1) * fps_out / fps_in - 1e-9) + 1
 
 
@@ -138,12 +139,12 @@ def resample(x: Array, fps_in: float, fps_out: float, *, frames: int | None = No
     """
     for name, fps in (("fps_in", fps_in), ("fps_out", fps_out)):
         if not (math.isfinite(fps) and fps > 0):
-            raise ValueError(f"{name} must be a positive frame rate, got {fps}")
+            raise LiftposeError(f"{name} must be a positive frame rate, got {fps}")
     arr, back = _numpy_io(x)
     n = arr.shape[axis]
     m = resampled_length(n, fps_in, fps_out) if frames is None else frames
     if m < 1:
-        raise ValueError(f"frames must be at least 1, got {m}")
+        raise LiftposeError(f"frames must be at least 1, got {m}")
     pos = np.arange(m) * float(fps_in) / float(fps_out)
     lo = np.minimum(np.floor(pos).astype(np.int64), n - 1)
     hi = np.minimum(lo + 1, n - 1)

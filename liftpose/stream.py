@@ -20,8 +20,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import checks
 from .camera import normalize_screen
 from .engine import WindowEncoder, mirror_average
+from .errors import LiftposeError
 from .formats import Layout, to_h36m
 from .preprocess import fill_gaps, valid_mask
 from .skeleton import NUM_JOINTS, ROOT
@@ -29,6 +31,10 @@ from .skeleton import NUM_JOINTS, ROOT
 
 class PoseStream:
     """Frame-by-frame lifting with a window encoder; see the module docstring.
+
+    The input checks of :mod:`liftpose.checks` run on the first frame and again on the first
+    :attr:`CHECK_FRAMES` frames; points far outside the image are treated as missing in every
+    frame (counted in :attr:`far_points`, warned about once).
 
     Missing joints (confidence below the threshold, NaN) are filled as ``fill_gaps`` fills the
     whole sequence: a frame with a missing joint waits until that joint is seen again (to
@@ -40,8 +46,11 @@ class PoseStream:
         encoder: WindowEncoder,
         layout: Layout,
         threshold: float,
-        screen: tuple[float, float] | None,
+        screen: tuple[float, float],
         flip: bool,
+        *,
+        normalized: bool = False,
+        check: bool = True,
     ) -> None:
         self._encoder = encoder
         self._layout = layout
@@ -50,6 +59,14 @@ class PoseStream:
         self._gaps = _GapFiller(threshold)
         self._device = encoder.net.vte_pos.device
         self._last: torch.Tensor | None = None  # the last frame given to the network, (1, 17, 2)
+        self._normalized = normalized
+        self._check = check
+        self._seen: list[np.ndarray] = []  # the first CHECK_FRAMES frames, in pixels, for the checks
+        #: Points of this stream so far that lay far outside the image, treated as missing.
+        self.far_points = 0
+
+    #: Frames the sequence checks look at (the first frame alone, then this many).
+    CHECK_FRAMES = 25
 
     @property
     def latency(self) -> int:
@@ -73,6 +90,7 @@ class PoseStream:
             self._gaps = _GapFiller(self._gaps.threshold)
             self._encoder.reset()
             self._last = None
+            self._seen = []
 
     def _h36m(self, frame: np.ndarray | torch.Tensor) -> np.ndarray:
         """A frame in the stream's layout -> (17, 2 or 3) float64 numpy in the Human3.6M order."""
@@ -82,17 +100,33 @@ class PoseStream:
         kp = kp.astype(np.float64)
         joints = len(self._layout.joint_names)
         if kp.shape != (joints, 2) and kp.shape != (joints, 3):
-            raise ValueError(
+            raise LiftposeError(
                 f"a frame has shape {kp.shape}; layout {self._layout.name!r} expects ({joints}, 2) "
                 f"coordinates or ({joints}, 3) with a confidence column"
             )
+        kp = checks.to_pixels(kp, self._screen, self._normalized, self._check)
+        if self._check:
+            kp = self._checked(kp)
         return kp if self._layout.name == "h36m" else to_h36m(kp, self._layout)
+
+    def _checked(self, kp: np.ndarray) -> np.ndarray:
+        """One frame (K, C) in pixels -> the same with far points NaN; runs the sequence checks on
+        the first frame and on the first CHECK_FRAMES frames."""
+        kp, far = checks.drop_far_points(kp, self._screen)
+        if far and not self.far_points:
+            checks.warn_far_points(far, len(kp), self._screen, len(kp), self._layout)
+        self.far_points += far
+        if len(self._seen) < self.CHECK_FRAMES:
+            self._seen.append(kp)
+            if len(self._seen) in (1, self.CHECK_FRAMES):
+                checks.check_keypoints(np.stack(self._seen), self._screen, self._layout, self._gaps.threshold)
+        return kp
 
     def _lift(self, frames: np.ndarray) -> list[np.ndarray]:
         """Filled frames (k, 17, 2) -> the poses they complete."""
         if not len(frames):
             return []
-        x = normalize_screen(frames, *self._screen) if self._screen else frames
+        x = normalize_screen(frames, *self._screen)
         x = torch.from_numpy(x).to(self._device, torch.float32)
         if self._last is None:  # the first frame, replicated before the sequence
             x = torch.cat([x[:1].expand(self.latency, -1, -1), x])

@@ -6,8 +6,11 @@ module does not import matplotlib, calling a function does.
 View convention: poses are in the camera frame (x right, y down, z forward, as the model predicts
 them). The 3D plots draw matplotlib's (X, Y, Z) = (x, z, -y), a proper rotation, so the person stands
 upright, nothing is mirrored, and the default view (``elev=15, azim=-90``) looks from just above the
-video camera, so image-right is plot-right, as in the video. Bones are coloured by the person's own
-side: left blue, right red, spine and head grey.
+video camera, so image-right is plot-right, as in the video. From there depth, the one thing the
+lifting adds to the 2D input, is hardly visible: :func:`plot_lifted` and :func:`animate` also draw
+the side view (``SIDE_VIEW``, ``azim=0``: from the camera's right, the camera on the plot's left,
+depth running left to right). Bones are coloured by the person's own side: left blue, right red,
+spine and head grey.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ RIGHT_COLOR = "tab:red"
 CENTRE_COLOR = "0.35"
 #: Default camera of the 3D plots: slightly above, looking from the video camera's side.
 VIEW = {"elev": 15.0, "azim": -90.0}
+#: The side view: from the camera's right, turned 90 degrees about the vertical, so depth (z) runs
+#: left to right, away from the camera.
+SIDE_VIEW = {"elev": 15.0, "azim": 0.0}
 
 
 def _matplotlib() -> Any:
@@ -136,6 +142,28 @@ def plot_pose_2d(
     return ax
 
 
+def plot_lifted(
+    keypoints_2d: Any,
+    pose_3d: Any,
+    *,
+    image_size: tuple[int, int] | None = None,
+    title: str | None = None,
+    figure: Any = None,
+) -> Any:
+    """One frame three ways: the 2D input (17, 2) pixels, Human3.6M order; and the 3D output (17, 3)
+    camera frame, metres, from the camera (``VIEW``) and from the side (``SIDE_VIEW``), where its
+    depth shows. Draws on ``figure`` (default: a new matplotlib ``Figure``, no pyplot) and returns it."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(13, 4.6)) if figure is None else figure
+    plot_pose_2d(keypoints_2d, fig.add_subplot(1, 3, 1), image_size=image_size, title=title or "2D input")
+    plot_pose_3d(pose_3d, fig.add_subplot(1, 3, 2, projection="3d"), title="3D, camera view", **VIEW)
+    side = plot_pose_3d(pose_3d, fig.add_subplot(1, 3, 3, projection="3d"), title="3D, side view", **SIDE_VIEW)
+    side.set_ylabel("z (depth, away from camera)")
+    fig.tight_layout()
+    return fig
+
+
 def _frame_2d(ax: "Axes", keypoints: np.ndarray, image_size: tuple[int, int] | None) -> None:
     """Image axes: v grows downwards, equal scale, the image or the keypoints' extent in view."""
     if image_size is not None:
@@ -161,8 +189,11 @@ def animate(
     elev: float = VIEW["elev"],
     azim: float = VIEW["azim"],
     dpi: int = 80,
+    side_view: bool = True,
 ) -> Path:
-    """Save a side-by-side animation: 2D input (T, 17, 2) pixels left, 3D output (T, 17, 3) right.
+    """Save a side-by-side animation: 2D input (T, 17, 2) pixels left, 3D output (T, 17, 3) right,
+    seen from ``elev`` / ``azim`` (default: the camera) and, with ``side_view``, from the side
+    (``SIDE_VIEW``), where the depth shows.
 
     ``path`` ending in ``.gif`` is written with Pillow (comes with matplotlib), ``.mp4`` with ffmpeg,
     which must be installed on the system. Axes limits are fixed over the whole clip. Returns ``path``.
@@ -176,21 +207,29 @@ def animate(
 
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 5), dpi=dpi)
-    ax2, ax3 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2, projection="3d")
+    panels = 3 if side_view else 2
+    fig = Figure(figsize=(5 * panels, 5), dpi=dpi)
+    ax2 = fig.add_subplot(1, panels, 1)
     _frame_2d(ax2, k2, image_size)
-    _set_cube(ax3, p3)
-    ax3.view_init(elev=elev, azim=azim)
     ax2.set_title("2D input")
-    ax3.set_title("3D output")
+    views = [((elev, azim), "3D output" if not side_view else "3D, camera view")]
+    if side_view:
+        views.append(((SIDE_VIEW["elev"], SIDE_VIEW["azim"]), "3D, side view"))
     lines2 = [ax2.plot([], [], color=_side_color(b), linewidth=2)[0] for _, b in BONES]
-    lines3 = [ax3.plot([], [], [], color=_side_color(b), linewidth=2)[0] for _, b in BONES]
+    lines3 = []
+    for i, ((e, a), name) in enumerate(views):
+        ax3 = fig.add_subplot(1, panels, 2 + i, projection="3d")
+        _set_cube(ax3, p3)
+        ax3.view_init(elev=e, azim=a)
+        ax3.set_title(name)
+        lines3.append([ax3.plot([], [], [], color=_side_color(b), linewidth=2)[0] for _, b in BONES])
     path.parent.mkdir(parents=True, exist_ok=True)
     with writer.saving(fig, str(path), dpi):
         for t in range(len(k2)):
-            for (a, b), l2, l3 in zip(BONES, lines2, lines3):
-                l2.set_data(k2[t, [a, b], 0], k2[t, [a, b], 1])
-                l3.set_data_3d(*p3[t, [a, b]].T)
+            for k, (a, b) in enumerate(BONES):
+                lines2[k].set_data(k2[t, [a, b], 0], k2[t, [a, b], 1])
+                for view in lines3:
+                    view[k].set_data_3d(*p3[t, [a, b]].T)
             writer.grab_frame()
     return path
 

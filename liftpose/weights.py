@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -22,6 +23,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .config import ModelConfig
+from .errors import LiftposeError
 from .model import StridedTransformer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -34,7 +36,7 @@ CONFIG_FILE = "config.json"
 _OPTIONAL_SUFFIX = "num_batches_tracked"
 
 
-class WeightsError(ValueError):
+class WeightsError(LiftposeError):
     """Weights that cannot be found, verified or loaded; the message says how to fix it."""
 
 
@@ -301,8 +303,17 @@ def save_pretrained(
     }
     meta = {**(metadata or {}), "format": "pt", "config": json.dumps(model.cfg.to_dict())}
     save_file(state, str(out / WEIGHTS_FILE), metadata=meta)
+    _readable_by_all(out / WEIGHTS_FILE)
     model.cfg.save(out / CONFIG_FILE)
     return out
+
+
+def _readable_by_all(path: Path) -> None:
+    """Give ``path`` the mode of a newly created file (0666 less the umask, usually 0644):
+    safetensors writes through a private temporary file, which leaves 0600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
 
 
 def _p1_p2(acc: Mapping[str, Any], prefix: str) -> str:

@@ -24,6 +24,11 @@ def _shared() -> Path:
 SHARED = _shared()
 REFERENCE = SHARED / "reference"
 DATA = SHARED / "data"
+#: Wild clips whose stored metadata does not describe their keypoints (liftpose.checks stops both):
+#: FLtest's keypoints are x / width, y / height in [0, 1]; 006FL's keypoints reach v = 1672 px
+#: while it stores 1920x1080, and all fit 1080x1920, its portrait video's size.
+WILD_NORMALIZED = ("coco17_filipkro_FLtest_0.npz",)
+WILD_SIZE_SWAPPED = ("coco17_filipkro_006FL_0.npz",)
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 

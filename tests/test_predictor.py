@@ -42,10 +42,18 @@ def model243(reference_dir, tmp_path_factory):
     return _converted_model(reference_dir, tmp_path_factory, 243)
 
 
+#: An upright person in Human3.6M joint order, pixels in the W x H image (the input checks of
+#: liftpose.checks expect a body, not random points).
+UPRIGHT = np.array(
+    [[500, 500], [470, 500], [465, 600], [460, 700], [530, 500], [535, 600], [540, 700], [500, 440], [500, 380],
+     [500, 350], [500, 320], [545, 385], [570, 440], [580, 495], [455, 385], [430, 440], [420, 495]], np.float64
+)  # fmt: skip
+
+
 def _pixels(frames: int, seed: int = 0, lead: tuple[int, ...] = ()) -> np.ndarray:
-    """A smooth random 2D track of 17 joints in a W x H image, float32 pixels."""
+    """A smooth random 2D track of an upright skeleton (17 joints) in a W x H image, float32 pixels."""
     rng = np.random.default_rng(seed)
-    pose = rng.uniform(300, 700, size=(*lead, 1, 17, 2))
+    pose = UPRIGHT + rng.uniform(-30, 30, size=(*lead, 1, 17, 2))
     drift = np.cumsum(rng.normal(0, 4, size=(*lead, frames, 17, 2)), axis=-3)
     return (pose + drift).astype(np.float32)
 
@@ -116,8 +124,8 @@ def test_normalized_input_and_confidence_column(model27):
     pixels = _pixels(20, seed=6)
     lifter = Lifter(model27, "cpu")
     expected = lifter.predict(pixels, (W, H))
-    normalised = normalize_screen(pixels, W, H)
-    np.testing.assert_allclose(lifter.predict(normalised, normalized=True), expected, atol=1e-6, rtol=0)
+    normalised = pixels / np.array([W, H], np.float32)  # x / width, y / height in [0, 1]
+    np.testing.assert_allclose(lifter.predict(normalised, (W, H), normalized=True), expected, atol=1e-5, rtol=0)
     with_confidence = np.concatenate([pixels, np.full((20, 17, 1), 0.3, np.float32)], axis=-1)  # = threshold: kept
     np.testing.assert_array_equal(lifter.predict(with_confidence, (W, H)), expected)
 
@@ -158,9 +166,11 @@ def test_rejects_empty_sequences(model27, shape):
 
 
 def test_requires_image_size_for_pixels(model27):
-    with pytest.raises(ValueError, match=r"image_size=\(width, height\) is required.*normalized=True"):
+    with pytest.raises(ValueError, match=r"image_size=\(width, height\) in pixels is required for normalising pixel"):
         Lifter(model27, "cpu").predict(_pixels(5))
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match=r"required for the aspect ratio of normalised \[0, 1\] coordinates"):
+        Lifter(model27, "cpu").predict(_pixels(5) / 1000, normalized=True)
+    with pytest.raises(ValueError, match="normalized=True takes coordinates in .0, 1.*look like pixels"):
         Lifter(model27, "cpu").predict(_pixels(5), (W, H), normalized=True)
 
 
@@ -199,8 +209,10 @@ def test_nan_and_low_confidence_joints_are_filled_over_time(model27):
     detections = np.concatenate([garbage, confidence], axis=-1)
     out = lifter.predict(detections, (W, H), threshold=0.3)
     np.testing.assert_array_equal(out, lifter.predict(fill_gaps(detections, 0.3), (W, H)))
-    assert np.abs(out - lifter.predict(garbage, (W, H))).max() > 1e-2  # the garbage would have mattered
-    np.testing.assert_array_equal(lifter.predict(detections, (W, H), threshold=0.05), lifter.predict(garbage, (W, H)))
+    # without the input checks (which treat points far outside the image as missing) the garbage matters
+    unchecked = lifter.predict(garbage, (W, H), check=False)
+    assert np.abs(out - unchecked).max() > 1e-2
+    np.testing.assert_array_equal(lifter.predict(detections, (W, H), threshold=0.05, check=False), unchecked)
 
 
 def test_a_joint_missing_in_every_frame_is_an_error(model27):
@@ -372,11 +384,11 @@ def test_stream_equals_predict_with_latency_half_a_window(model27, frames, flip)
 
 def test_stream_is_reusable_after_flush_and_takes_tensors(model27):
     lifter = Lifter(model27, "cpu")
-    stream = lifter.stream(normalized=True)
+    stream = lifter.stream((W, H), normalized=True)
     for seed in (17, 18):
-        x = normalize_screen(_pixels(20, seed=seed), W, H)
+        x = _pixels(20, seed=seed) / np.array([W, H], np.float32)
         out = [p for frame in torch.from_numpy(x) for p in stream.push(frame)] + stream.flush()
-        np.testing.assert_allclose(np.stack(out), lifter.predict(x, normalized=True), atol=1e-5, rtol=0)
+        np.testing.assert_allclose(np.stack(out), lifter.predict(x, (W, H), normalized=True), atol=1e-5, rtol=0)
     assert stream.flush() == []
 
 

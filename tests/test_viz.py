@@ -129,3 +129,20 @@ def test_joint_errors_with_procrustes_ignore_a_similarity_transform():
     rotated = 1.2 * STANDING @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]) + 0.1
     assert viz.joint_errors(rotated, STANDING).mean() > 0.05
     assert viz.joint_errors(rotated, STANDING, procrustes=True).max() < 1e-6
+
+
+def test_plot_lifted_and_animate_show_the_side_view(plt, tmp_path):
+    """Depth is what lifting adds; the camera's view hides it, so pictures also look from the side."""
+    poses, uv = walking(4)
+    fig = viz.plot_lifted(uv[0], poses[0], image_size=(1000, 1000))
+    _, front, side = fig.axes
+    assert (front.azim, side.azim) == (viz.VIEW["azim"], viz.SIDE_VIEW["azim"]) and side.azim - front.azim == 90
+    assert len(side.lines) == len(front.lines) == len(BONES) and side.get_title() == "3D, side view"
+    fig.savefig(tmp_path / "lifted.png")
+    path = viz.animate(uv, poses, tmp_path / "clip.gif", fps=10, dpi=40)
+    from PIL import Image
+
+    with Image.open(path) as gif:
+        assert gif.size == (15 * 40, 5 * 40)  # three panels: 2D, camera view, side view
+    with Image.open(viz.animate(uv, poses, tmp_path / "two.gif", fps=10, dpi=40, side_view=False)) as gif:
+        assert gif.size == (10 * 40, 5 * 40)

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import DATA
+from conftest import DATA, WILD_NORMALIZED, WILD_SIZE_SWAPPED
 
 from liftpose import Lifter
 from liftpose.bones import LIMB_BONES, bone_length_cv, bone_lengths
@@ -38,7 +38,8 @@ def lifter(request) -> Lifter:
 )
 def test_limb_bone_lengths_are_steady(lifter, name):
     data = load_keypoints(WILD / name)
-    poses = lifter.predict(data.keypoints, data.image_size, layout="coco17")
+    size = data.image_size[::-1] if name in WILD_SIZE_SWAPPED else data.image_size
+    poses = lifter.predict(data.keypoints, size, layout="coco17", normalized=name in WILD_NORMALIZED)
     assert poses.shape == (len(data.keypoints), 17, 3) and np.isfinite(poses).all()
     cv = bone_length_cv(poses)
     worst = max(cv, key=cv.get)

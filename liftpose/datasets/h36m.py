@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..camera import Camera
+from ..errors import LiftposeError
 
 TRAIN_SUBJECTS: tuple[str, ...] = ("S1", "S5", "S6", "S7", "S8")
 TEST_SUBJECTS: tuple[str, ...] = ("S9", "S11")
@@ -122,16 +123,16 @@ def load_h36m(
     54138969; VideoPose3D drops S11 "Directions" altogether as a corrupted video).
     """
     if source not in ("gt", "sh"):
-        raise ValueError(f"source must be 'gt' or 'sh', got {source!r}")
+        raise LiftposeError(f"source must be 'gt' or 'sh', got {source!r}")
     root = Path(root)
     present = available_subjects(root)
     if set(subjects) - set(present):
-        raise ValueError(f"subjects {sorted(set(subjects) - set(present))} have no poses in {root}; it has {list(present)}")
+        raise LiftposeError(f"subjects {sorted(set(subjects) - set(present))} have no poses in {root}; it has {list(present)}")
     cams = load_cameras(root / "cameras.json")
     for subject in subjects:
         absent = [cid for cid in cameras if cid not in cams.get(subject, {})]
         if absent:
-            raise ValueError(f"{root / 'cameras.json'} has no camera {absent} for subject {subject}")
+            raise LiftposeError(f"{root / 'cameras.json'} has no camera {absent} for subject {subject}")
     poses = np.load(root / "poses_3d_world.npz")
     dets = np.load(root / "detections_2d_stacked_hourglass.npz") if source == "sh" else None
     out, skipped = [], []
@@ -151,7 +152,7 @@ def load_h36m(
             else:
                 det = dets[f"{key}/{cid}"]
                 if len(det) != len(world):
-                    raise ValueError(f"{key}/{cid}: {len(det)} detections for {len(world)} frames")
+                    raise LiftposeError(f"{key}/{cid}: {len(det)} detections for {len(world)} frames")
                 uv = stacked_hourglass_to_h36m(det)
             out.append(
                 Sequence(

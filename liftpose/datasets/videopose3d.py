@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from ..camera import Camera
+from ..errors import LiftposeError
+from ..formats import KeypointFile
 from ..skeleton import LEFT_JOINTS, RIGHT_JOINTS
 from ..world import quaternion_to_matrix
 from .h36m import CAMERA_IDS, Sequence, save_cameras
@@ -45,13 +47,13 @@ JOINTS_32_TO_17: tuple[int, ...] = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18,
 def _load_pickled(path: str | Path, key: str, allow_pickle: bool) -> tuple[object, np.lib.npyio.NpzFile]:
     path = Path(path)
     if not allow_pickle:
-        raise ValueError(
+        raise LiftposeError(
             f"{path} stores a pickled Python dict (the VideoPose3D format), and unpickling a file can run "
             "arbitrary code: pass allow_pickle=True (CLI: --allow-pickle) only if you trust where the file came from"
         )
     archive = np.load(path, allow_pickle=True)
     if key not in archive.files:
-        raise ValueError(f"{path} has no {key!r} (keys: {archive.files}): not a VideoPose3D Human3.6M file")
+        raise LiftposeError(f"{path} has no {key!r} (keys: {archive.files}): not a VideoPose3D Human3.6M file")
     return archive[key].item(), archive
 
 
@@ -68,7 +70,7 @@ def read_positions_3d(path: str | Path, *, allow_pickle: bool = False) -> dict[s
             if pos.shape[1:] == (32, 3):
                 pos = pos[:, JOINTS_32_TO_17]
             elif pos.shape[1:] != (17, 3):
-                raise ValueError(f"{path}: {subject}/{action} has shape {pos.shape}, expected (N, 32, 3) or (N, 17, 3)")
+                raise LiftposeError(f"{path}: {subject}/{action} has shape {pos.shape}, expected (N, 32, 3) or (N, 17, 3)")
             out[f"{subject}/{action}"] = pos
     return out
 
@@ -83,7 +85,7 @@ def read_positions_2d(path: str | Path, *, allow_pickle: bool = False) -> dict[s
     meta = archive["metadata"].item() if "metadata" in archive.files else {}
     symmetry = [list(s) for s in meta.get("keypoints_symmetry", [LEFT_JOINTS, RIGHT_JOINTS])]
     if meta.get("num_joints", 17) != 17 or symmetry != [list(LEFT_JOINTS), list(RIGHT_JOINTS)]:
-        raise ValueError(
+        raise LiftposeError(
             f"{path} is in the {meta.get('layout_name', 'unknown')!r} layout ({meta.get('num_joints')} joints, "
             f"left/right {symmetry}), not the Human3.6M-17 order liftpose predicts; convert it first"
         )
@@ -91,9 +93,37 @@ def read_positions_2d(path: str | Path, *, allow_pickle: bool = False) -> dict[s
     for subject, actions in data.items():
         for action, per_camera in actions.items():
             if len(per_camera) != len(CAMERA_IDS):
-                raise ValueError(f"{path}: {subject}/{action} has {len(per_camera)} cameras, expected {len(CAMERA_IDS)}")
+                raise LiftposeError(f"{path}: {subject}/{action} has {len(per_camera)} cameras, expected {len(CAMERA_IDS)}")
             for cid, kp in zip(CAMERA_IDS, per_camera):
                 out[f"{subject}/{action}/{cid}"] = np.asarray(kp, np.float32)[..., :2]
+    return out
+
+
+def read_custom_2d(path: str | Path, *, allow_pickle: bool = False) -> dict[str, KeypointFile]:
+    """A ``data_2d_custom_<name>.npz`` of VideoPose3D's ``prepare_data_2d_custom.py`` (the keypoints
+    of your own videos, from Detectron or another detector) -> ``{video name: KeypointFile}``:
+    (T, 17, 2) float32 pixels with ``layout="coco17"`` and the video's ``image_size``, ready for
+    ``Lifter.predict(f.keypoints, f.image_size, layout=f.layout)`` or for ``np.savez`` as a file
+    ``liftpose lift`` reads. The file is a pickle: pass ``allow_pickle=True`` only if you trust it."""
+    data, archive = _load_pickled(path, "positions_2d", allow_pickle)
+    meta = archive["metadata"].item() if "metadata" in archive.files else {}
+    if meta.get("layout_name", "coco") != "coco" or meta.get("num_joints", 17) != 17:
+        raise LiftposeError(
+            f"{path} is in the {meta.get('layout_name')!r} layout with {meta.get('num_joints')} joints; read_custom_2d "
+            "reads the COCO-17 files of prepare_data_2d_custom.py"
+        )
+    sizes = meta.get("video_metadata", {})
+    out = {}
+    for video, entry in data.items():
+        if not isinstance(entry, dict) or "custom" not in entry:
+            raise LiftposeError(f"{path}: video {video!r} has no 'custom' keypoints; not a data_2d_custom file")
+        size = sizes.get(video, {})
+        out[video] = KeypointFile(
+            np.asarray(entry["custom"][0], np.float32)[..., :2],
+            (float(size["w"]), float(size["h"])) if "w" in size and "h" in size else None,
+            None,
+            "coco17",
+        )
     return out
 
 
@@ -134,7 +164,7 @@ def import_videopose3d(
     poses = read_positions_3d(data_3d, allow_pickle=allow_pickle)
     subjects = {key.split("/", 1)[0] for key in poses}
     if subjects - set(cameras):
-        raise ValueError(f"no cameras given for subjects {sorted(subjects - set(cameras))}")
+        raise LiftposeError(f"no cameras given for subjects {sorted(subjects - set(cameras))}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / "poses_3d_world.npz", **poses)
@@ -157,7 +187,7 @@ def with_keypoints(seqs: list[Sequence], keypoints: dict[str, np.ndarray]) -> li
             continue
         kp = keypoints[key]
         if len(kp) < len(s.poses_3d):
-            raise ValueError(f"{key}: {len(kp)} frames of 2D keypoints for {len(s.poses_3d)} frames of 3D poses")
+            raise LiftposeError(f"{key}: {len(kp)} frames of 2D keypoints for {len(s.poses_3d)} frames of 3D poses")
         out.append(dataclasses.replace(s, keypoints_2d=kp[: len(s.poses_3d)]))
     if missing:
         warnings.warn(f"no 2D keypoints for {missing}: left out", stacklevel=2)
