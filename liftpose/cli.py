@@ -182,6 +182,7 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
     from .formats import LAYOUTS
     from .predictor import MODES, PRECISIONS
     from .preprocess import DEFAULT_THRESHOLD
+    from .weights import default_model
 
     lift = sub.add_parser(
         "lift",
@@ -204,7 +205,8 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
         help=f"joints with confidence below it are interpolated over time (default {DEFAULT_THRESHOLD})",
     )
     lift.add_argument(
-        "--model", default="h36m-27", help="model name (see `liftpose models`) or weights folder (default h36m-27)"
+        "--model", default=default_model(),
+        help=f"model name (see `liftpose models`) or weights folder (default {default_model()}, the manifest's default)"
     )
     lift.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     lift.add_argument("--no-flip", action="store_true", help="skip flip test-time augmentation (half the compute)")

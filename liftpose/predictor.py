@@ -85,16 +85,18 @@ class Lifter:
     @classmethod
     def from_pretrained(
         cls,
-        name_or_path: str | Path,
+        name_or_path: str | Path | None = None,
         device: str | torch.device | None = None,
         *,
         revision: str | None = None,
         **kwargs,
     ) -> "Lifter":
         """Load weights with :func:`liftpose.weights.load_model` (a model-zoo name or a folder with
-        ``model.safetensors`` + ``config.json``); ``kwargs`` go to :class:`Lifter`."""
-        from .weights import load_model
+        ``model.safetensors`` + ``config.json``; default :func:`liftpose.weights.default_model`, the
+        model chosen for detector input); ``kwargs`` go to :class:`Lifter`."""
+        from .weights import default_model, load_model
 
+        name_or_path = default_model() if name_or_path is None else name_or_path
         device = resolve_device(device)
         return cls(load_model(name_or_path, device=device, revision=revision), device=device, **kwargs)
 

@@ -93,6 +93,17 @@ def load_manifest(path: str | Path | None = None) -> dict[str, ModelEntry]:
     return {e.name: e for e in entries}
 
 
+def default_model(path: str | Path | None = None) -> str:
+    """Name of the manifest's default model: what ``Lifter.from_pretrained()`` and ``liftpose lift``
+    load when given no name (chosen on the Stacked Hourglass detections, docs/model-zoo.md)."""
+    path = Path(path or MANIFEST_PATH)
+    name = json.loads(path.read_text()).get("default")
+    manifest = load_manifest(path)
+    if name not in manifest:
+        raise WeightsError(f"the manifest {path} names default model {name!r}, which it does not list; fix its 'default'")
+    return name
+
+
 def file_sha256(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()

@@ -409,3 +409,14 @@ def test_wheel_ships_the_manifest(tmp_path):
     )
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     assert "liftpose/weights_manifest.json" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_the_default_model_is_a_manifest_model_and_loads_without_a_name():
+    from liftpose import Lifter
+    from liftpose.weights import default_model
+
+    name = default_model()
+    assert load_manifest()[name].status == "available"
+    assert Lifter.from_pretrained(device="cpu").model.state_dict()["embed.weight"].equal(
+        Lifter.from_pretrained(name, device="cpu").model.state_dict()["embed.weight"]
+    )
