@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..camera import Camera
 from .h36m import SH_INTERPOLATED, SH_TO_H36M, available_subjects, load_cameras
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def _split_rows(rows: np.ndarray, lengths: np.ndarray, shape: tuple[int, ...]) -
     return [block.T.reshape(-1, *shape) for block in np.split(rows, bounds, axis=1)]
 
 
-def _reference_pixels(world_mm: np.ndarray, cam) -> np.ndarray:
+def _reference_pixels(world_mm: np.ndarray, cam: Camera) -> np.ndarray:
     """Rounded world 3D (N, 17, 3) in mm -> the detections' reference (N, 16, 2) pixels, computed
     from the float32 metres that unpacking writes, exactly as :func:`load_h36m` reads them."""
     world = (world_mm * (MM_PER_UNIT / 1000.0)).astype(np.float32).astype(np.float64)
