@@ -30,10 +30,7 @@ from conftest import REFERENCE, REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 #: Files whose blocks are not run, and why (their owners keep markers out of them for now).
-NOT_RUN = {
-    "docs/model-zoo.md": "training and Human3.6M evaluation runs (hours, the research-only data); owned by the "
-    "training work, which adds its own docs-test markers",
-}
+NOT_RUN: dict[str, str] = {}
 _FENCE = re.compile(
     r"(?:<!-- docs-test: (skip|slow) \(([^)]*)\) -->\n)?```(python|bash)\n(.*?)^```", re.DOTALL | re.MULTILINE
 )
