@@ -191,6 +191,8 @@ def test_no_doc_names_a_model_that_does_not_load():
             for name in unavailable:
                 assert marker == "skip" or name not in code, f"{_name(path)}:{line} uses {name}, which does not load"
         for name in unavailable:
+            if f"`{name}` is not trained yet" in path.read_text():
+                continue  # the page says so once, at the top (docs/gpu-training.md is about training it)
             for hit in re.finditer(re.escape(name), path.read_text()):
-                around = path.read_text()[hit.start() - 300 : hit.end() + 300]
+                around = path.read_text()[max(0, hit.start() - 300) : hit.end() + 300]
                 assert re.search(r"not trained|planned|not available", around), f"{_name(path)} names {name} as usable"
