@@ -52,8 +52,9 @@ class WindowPool:
         xs, ds, ys, cs, offset = [], [], [], [], 0
         for s in seqs:
             xs.append(pad(normalize_screen(s.keypoints_2d, s.width, s.height)))
-            d = by_key.get((s.subject, s.action, s.camera), s)
-            ds.append(pad(normalize_screen(d.keypoints_2d, d.width, d.height)))
+            if detections is not None:
+                d = by_key.get((s.subject, s.action, s.camera), s)
+                ds.append(pad(normalize_screen(d.keypoints_2d, d.width, d.height)))
             ys.append(pad(s.poses_3d))
             cs.append(np.arange(len(s.poses_3d)) + offset + r)
             offset += len(s.poses_3d) + 2 * r
@@ -70,8 +71,8 @@ class WindowPool:
 
     def to(self, device: torch.device | str) -> "WindowPool":
         """The same pool with its tensors on ``device`` (windows are then gathered there)."""
-        moved = (t.to(device) if t is not None else None for t in (self.inputs, self.targets, self.centres))
-        return WindowPool(*moved, self.radius, self.detections.to(device) if self.detections is not None else None)
+        detections = self.detections.to(device) if self.detections is not None else None
+        return WindowPool(self.inputs.to(device), self.targets.to(device), self.centres.to(device), self.radius, detections)
 
     def _window_frames(self, idx: torch.Tensor) -> torch.Tensor:
         w = self.centres[idx.to(self.centres.device), None]
