@@ -33,6 +33,11 @@ def as_float(x: Any) -> Array:
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
 
 
+def to_numpy(x: Any, dtype: Any = np.float64) -> np.ndarray:
+    """A numpy array of ``dtype`` from a tensor (detached, copied to the CPU), an array or a list."""
+    return np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=dtype)
+
+
 def vector_norm(x: Array, axis: int = -1) -> Array:
     """Euclidean norm along ``axis`` (for tensors, with a zero subgradient at zero)."""
     if isinstance(x, torch.Tensor):

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ._array import Array
+from ._array import Array, to_numpy
 from .ground import Ground, estimate_ground
 from .skeleton import BONES, JOINT_NAMES, NUM_JOINTS
 
@@ -257,12 +257,12 @@ def to_bvh(
             z up; default ``estimate_ground(poses + trajectory)``.
         scale: file units per metre (1: metres, 100: centimetres).
     """
-    p = np.asarray(poses.detach().cpu() if hasattr(poses, "detach") else poses, dtype=np.float64)
+    p = to_numpy(poses)
     if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses must be one sequence (T, 17, 3) in metres, camera frame; got shape {p.shape}")
     p = p - p[:, :1]
     if trajectory is not None:
-        traj = np.asarray(trajectory.detach().cpu() if hasattr(trajectory, "detach") else trajectory, dtype=np.float64)
+        traj = to_numpy(trajectory)
         if traj.shape != (len(p), 3):
             raise ValueError(f"trajectory must be (T, 3) = ({len(p)}, 3) metres to match poses, got {traj.shape}")
         p = p + traj[:, None]

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from ._array import Array, as_float, namespace
+from ._array import Array, as_float, namespace, to_numpy
 from .errors import LiftposeError
 from .skeleton import JOINT_NAMES
 
@@ -321,7 +321,7 @@ def save_poses(path: str | Path, poses_3d: Array, **metadata: Any) -> Path:
     each ``metadata`` item as an array) or ``.json`` (an object with the same keys, coordinates
     rounded to 1e-6 m). Metadata values must be numbers, strings or lists of them. Returns ``path``."""
     path = Path(path)
-    poses = np.asarray(poses_3d.detach().cpu() if hasattr(poses_3d, "detach") else poses_3d, dtype=np.float32)
+    poses = to_numpy(poses_3d, np.float32)
     fields = {"poses_3d": poses, "joint_names": list(JOINT_NAMES), **metadata}
     suffix = path.suffix.lower()
     if suffix not in (".npz", ".json"):

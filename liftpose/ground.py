@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._array import Array
+from ._array import Array, to_numpy
 from .skeleton import NUM_JOINTS
 
 logger = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def estimate_ground(
         a ``Ground``; ``method`` says which evidence decided it (module docstring), and a fallback is
         logged.
     """
-    p = np.asarray(positions.detach().cpu() if hasattr(positions, "detach") else positions, dtype=np.float64)
+    p = to_numpy(positions)
     if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"positions must be one sequence (T, 17, 3) in metres, camera frame; got shape {p.shape}")
     body, standing = _body_axis(p, straightness)

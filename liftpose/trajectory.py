@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from ._array import Array
+from ._array import Array, to_numpy
 from .formats import Layout, get_layout, to_h36m
 from .preprocess import DEFAULT_THRESHOLD
 from .skeleton import NUM_JOINTS
@@ -96,10 +96,6 @@ def intrinsics(
 def field_of_view(focal: float, size: float) -> float:
     """Degrees seen across ``size`` pixels by a lens of ``focal`` pixels."""
     return math.degrees(2 * math.atan(size / 2 / focal))
-
-
-def _numpy(x: Array) -> np.ndarray:
-    return np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=np.float64)
 
 
 def _second_difference(n: int) -> scipy.sparse.csr_matrix:
@@ -217,8 +213,8 @@ def root_trajectory(
         float64 numpy (T, 3) or (N, T, 3): the pelvis in the camera frame, metres. The depth is only
         as right as the assumed body size and focal length (module docstring).
     """
-    p = _numpy(poses)
-    kp = _numpy(keypoints_2d)
+    p = to_numpy(poses)
+    kp = to_numpy(keypoints_2d)
     if p.ndim not in (3, 4) or p.shape[-2:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses must be (T, 17, 3) or (N, T, 17, 3) camera-frame metres, got shape {p.shape}")
     if kp.shape[-1] not in (2, 3):
@@ -257,9 +253,9 @@ def reprojection_error(
     poses: Array, trajectory: Array, keypoints_2d: Array, cam: Intrinsics, layout: str | Layout = "h36m"
 ) -> np.ndarray:
     """Pixel distance (..., T, 17) between ``poses + trajectory`` projected with ``cam`` and the 2D."""
-    q = _numpy(poses) + _numpy(trajectory)[..., None, :]
+    q = to_numpy(poses) + to_numpy(trajectory)[..., None, :]
     uv = q[..., :2] / q[..., 2:3] * cam.focal + cam.centre
-    kp = to_h36m(_numpy(keypoints_2d), get_layout(layout))[..., :2]
+    kp = to_h36m(to_numpy(keypoints_2d), get_layout(layout))[..., :2]
     return np.linalg.norm(uv - kp, axis=-1)
 
 
@@ -267,7 +263,7 @@ def split_error(estimated: Array, true: Array) -> tuple[np.ndarray, np.ndarray]:
     """Error of camera-frame positions (..., 3) against the truth, split by what the 2D decides:
     (image-plane part: distance perpendicular to the true point's line of sight, depth part: signed
     error along it, positive = too far), both (...) in the input's units."""
-    est, ref = _numpy(estimated), _numpy(true)
+    est, ref = to_numpy(estimated), to_numpy(true)
     ray = ref / np.linalg.norm(ref, axis=-1, keepdims=True)
     err = est - ref
     along = np.sum(err * ray, axis=-1)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._array import Array, as_float, namespace, vector_norm
+from ._array import Array, as_float, namespace, to_numpy, vector_norm
 from .skeleton import ROOT
 
 #: Unit quaternion (w, x, y, z) used by the official StridedTransformer demo (``demo/vis.py``:
@@ -56,7 +56,7 @@ def quaternion_to_matrix(q: Array) -> np.ndarray:
 
 
 def _rotation_matrix(rotation: Array) -> np.ndarray:
-    r = np.asarray(rotation.detach().cpu() if isinstance(rotation, torch.Tensor) else rotation, dtype=np.float64)
+    r = to_numpy(rotation)
     if r.shape == (4,):
         return quaternion_to_matrix(r)
     if r.shape == (3, 3):
@@ -165,7 +165,7 @@ def to_world(
                 f"trajectory must be (..., T, 3) = {tuple(poses.shape[:-2]) + (3,)} to match poses "
                 f"{tuple(poses.shape)}, got {tuple(traj.shape)}"
             )
-        traj = _like(np.asarray(traj.detach().cpu() if isinstance(traj, torch.Tensor) else traj), poses)
+        traj = _like(to_numpy(traj, None), poses)
         poses = poses + (traj * scale[..., None, None] if scale is not None else traj)[..., None, :]
     if isinstance(rotation, str):
         if rotation != "estimate":
@@ -182,7 +182,7 @@ def _rotate_estimated(poses: Array) -> Array:
     """Rotate each sequence (..., T, 17, 3) with the camera-to-world rotation of its estimated floor."""
     from .ground import estimate_ground
 
-    p = np.asarray(poses.detach().cpu() if isinstance(poses, torch.Tensor) else poses, dtype=np.float64)
+    p = to_numpy(poses)
     if p.ndim < 3:
         raise ValueError(f"rotation='estimate' needs sequences (..., T, 17, 3), got shape {p.shape}")
     flat = p.reshape((-1,) + p.shape[-3:])
