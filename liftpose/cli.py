@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from ._version import __version__
+
 #: What ``main`` turns into one line on stderr and exit code 1 (anything else is a bug: traceback).
 USER_ERRORS = (ValueError, FileNotFoundError, OSError, ImportError)
 
@@ -39,14 +41,14 @@ def _strides(text: str) -> tuple[int, ...]:
 
 
 def _models(args: argparse.Namespace) -> None:
-    from .weights import manifest_table
+    from .registry import manifest_table
 
     print(manifest_table())
 
 
 def _export_onnx(args: argparse.Namespace) -> None:
     from .export import export_onnx, verify_onnx
-    from .weights import load_model
+    from .serialization import load_model
 
     model = load_model(args.model, revision=args.revision)
     path = export_onnx(model, args.out, opset=args.opset)
@@ -79,7 +81,6 @@ def _image_size(text: str) -> tuple[int, int]:
 
 
 def _lift(args: argparse.Namespace) -> None:
-    from . import __version__
     from .errors import LiftposeError
     from .formats import LAYOUTS, load_keypoints, save_poses
     from .predictor import MODEL_FPS, Lifter
@@ -182,7 +183,7 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
     from .formats import LAYOUTS
     from .predictor import MODES, PRECISIONS
     from .preprocess import DEFAULT_THRESHOLD
-    from .weights import default_model
+    from .registry import default_model
 
     lift = sub.add_parser(
         "lift",
@@ -239,7 +240,6 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
 
     p = _Parser(prog=_PROG, description="Lift 2D keypoint sequences to 3D with the Strided Transformer.")
     p.add_argument("--version", action="version", version=f"liftpose {__version__}")

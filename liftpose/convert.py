@@ -1,5 +1,5 @@
 """Convert an official StridedTransformer-Pose3D checkpoint (a plain ``state_dict`` .pth) into
-liftpose's ``model.safetensors`` + ``config.json`` (written by :func:`liftpose.weights.save_pretrained`).
+liftpose's ``model.safetensors`` + ``config.json`` (written by :func:`liftpose.serialization.save_pretrained`).
 
 Key mapping: the official q/k/v projections (``self_attn.linears.0-2``) are concatenated into
 one ``attn.qkv``, the per-layer STE positional embeddings ``pos_embedding_1..n`` are stacked into
@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 
 from .config import ModelConfig
+from .errors import WeightsError
 from .model import StridedTransformer
-from .weights import WeightsError, describe_keys, save_pretrained, state_dict_problems
+from .serialization import describe_keys, save_pretrained, state_dict_problems
 
 #: Official keys that the official forward pass never uses: accepted and dropped.
 _UNUSED_PREFIXES = ("Transformer.model.norm.", "Transformer_reduce.model.norm.")
@@ -52,7 +53,7 @@ def infer_frames(state: dict[str, torch.Tensor]) -> int:
             "has no refine stage; convert the Strided Transformer checkpoint (Transformer.* keys) instead"
         )
     if "vte_pos" in state:
-        raise CheckpointError("this state_dict is already in liftpose's layout; load it with liftpose.weights.load_model instead")
+        raise CheckpointError("this state_dict is already in liftpose's layout; load it with liftpose.serialization.load_model instead")
     raise CheckpointError(
         "no 'Transformer.pos_embedding' key, so this is not an official Strided Transformer checkpoint; "
         "pass the lifting network's state_dict"

@@ -89,16 +89,21 @@ class Lifter:
         device: str | torch.device | None = None,
         *,
         revision: str | None = None,
+        local_files_only: bool = False,
         **kwargs,
     ) -> "Lifter":
-        """Load weights with :func:`liftpose.weights.load_model` (a model-zoo name or a folder with
-        ``model.safetensors`` + ``config.json``; default :func:`liftpose.weights.default_model`, the
-        model chosen for detector input); ``kwargs`` go to :class:`Lifter`."""
-        from .weights import default_model, load_model
+        """Load weights with :func:`liftpose.serialization.load_model` (a model-zoo name or a folder with
+        ``model.safetensors`` + ``config.json``; default :func:`liftpose.registry.default_model`, the
+        model chosen for detector input). ``revision`` picks a Hub revision of a named model and
+        ``local_files_only`` forbids downloading it (bundled models and the Hugging Face cache only);
+        ``kwargs`` go to :class:`Lifter`."""
+        from .registry import default_model
+        from .serialization import load_model
 
         name_or_path = default_model() if name_or_path is None else name_or_path
         device = resolve_device(device)
-        return cls(load_model(name_or_path, device=device, revision=revision), device=device, **kwargs)
+        model = load_model(name_or_path, device=device, revision=revision, local_files_only=local_files_only)
+        return cls(model, device=device, **kwargs)
 
     @property
     def receptive_field(self) -> int:

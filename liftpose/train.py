@@ -257,7 +257,7 @@ def train(args: argparse.Namespace) -> TrainResult:
         if stop:
             print(f"stopped at step {step} after --max-minutes {args.max_minutes}: continue with --resume", flush=True)
             break
-    from .weights import save_pretrained
+    from .serialization import save_pretrained
 
     save_pretrained(model, out)
     result.step = step

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .model import StridedTransformer
-from .weights import load_model
+from .serialization import load_model
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def transfer_weights(source: StridedTransformer, target: StridedTransformer) -> 
 
 def init_from(target: StridedTransformer, name_or_path: str | Path) -> list[str]:
     """Warm-start ``target`` from a named model, a folder or a ``.safetensors`` file (anything
-    ``liftpose.weights.load_model`` takes); logs and returns what could not be carried."""
+    ``liftpose.serialization.load_model`` takes); logs and returns what could not be carried."""
     source = load_model(name_or_path)
     skipped = transfer_weights(source, target)
     log.info(

@@ -10,7 +10,8 @@ import numpy as np
 
 from liftpose import Lifter
 from liftpose.formats import load_keypoints
-from liftpose.weights import load_manifest, resolve_weights
+from liftpose.hub import resolve_weights
+from liftpose.registry import load_manifest
 
 ROOT = Path(__file__).resolve().parent
 INPUT = ROOT.parent / "examples" / "data" / "walk_coco17.json"  # committed, synthetic: no dataset involved

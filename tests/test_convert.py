@@ -10,7 +10,8 @@ from safetensors.torch import load_file
 from liftpose.cli import main
 from liftpose.config import ModelConfig
 from liftpose.convert import CheckpointError, convert_official, read_official
-from liftpose.weights import WeightsError, load_model
+from liftpose.errors import WeightsError
+from liftpose.serialization import load_model
 
 
 @pytest.fixture(scope="module")

@@ -181,7 +181,7 @@ def test_slow_doc_blocks_run_as_written(path, tmp_path, monkeypatch):
 
 def test_no_doc_names_a_model_that_does_not_load():
     """A runnable block names only models whose weights load; prose that mentions another says so."""
-    from liftpose.weights import load_manifest
+    from liftpose.registry import load_manifest
 
     unavailable = [name for name, entry in load_manifest().items() if entry.status != "available"]
     for path in DOCS:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from make_golden import ROOT, bundled_models, golden_poses
 
-from liftpose.weights import load_manifest
+from liftpose.registry import load_manifest
 
 
 @pytest.mark.parametrize("name", bundled_models())

@@ -11,7 +11,7 @@ from synthetic_h36m import write_synthetic_h36m
 
 from conftest import REPO
 from liftpose.datasets.compact import pack
-from liftpose.weights import load_model
+from liftpose.serialization import load_model
 
 SCRIPT = REPO / "tools" / "gpu_train_243.sh"
 

@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import load_file
 
 from liftpose.convert import convert_official
-from liftpose.weights import load_model
+from liftpose.serialization import load_model
 
 
 @pytest.mark.parametrize("frames", [27, 243, 351])

@@ -18,9 +18,9 @@ from liftpose.convert import convert_official
 from liftpose.formats import LAYOUTS, to_h36m
 from liftpose.model import StridedTransformer
 from liftpose.preprocess import fill_gaps, resample
-from liftpose.skeleton import flip_poses
 from liftpose.reference import reference_predict
-from liftpose.weights import save_pretrained
+from liftpose.serialization import save_pretrained
+from liftpose.skeleton import flip_poses
 
 W, H = 1000, 1002
 

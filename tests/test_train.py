@@ -4,8 +4,8 @@ import pytest
 import torch
 from synthetic_h36m import write_synthetic_h36m
 
+from liftpose.serialization import load_model
 from liftpose.train import bone_length_loss, build_parser, train
-from liftpose.weights import load_model
 
 
 @pytest.fixture(scope="module")

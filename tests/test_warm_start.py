@@ -6,9 +6,9 @@ from synthetic_h36m import write_synthetic_h36m
 
 from liftpose.config import ModelConfig
 from liftpose.model import StridedTransformer
+from liftpose.serialization import load_model, save_pretrained
 from liftpose.train import build_parser, train
 from liftpose.warm_start import init_from, resample_in_time, transfer_weights
-from liftpose.weights import load_model, save_pretrained
 
 
 def _model(frames, seed=0, **kw):

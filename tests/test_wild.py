@@ -16,7 +16,7 @@ from conftest import DATA, WILD_NORMALIZED, WILD_SIZE_SWAPPED
 from liftpose import Lifter
 from liftpose.bones import LIMB_BONES, bone_length_cv, bone_lengths
 from liftpose.formats import load_keypoints
-from liftpose.weights import load_manifest
+from liftpose.registry import load_manifest
 
 WILD = DATA / "wild"
 MODELS = [os.environ["LIFTPOSE_WILD_MODEL"]] if "LIFTPOSE_WILD_MODEL" in os.environ else [

@@ -1,7 +1,7 @@
 """Write the weights of a training checkpoint (``OUT/last.pt`` of ``liftpose train``) as a model
 folder (``model.safetensors`` + ``config.json``), by default in float16 as the bundled models are.
 
-    python tools/export_checkpoint.py runs/h36m-27-robust/last.pt liftpose/weights/h36m-27
+    python tools/export_checkpoint.py runs/h36m-27-robust/last.pt liftpose/bundled_models/h36m-27
 """
 
 import argparse
@@ -10,7 +10,7 @@ import torch
 
 from liftpose.config import ModelConfig
 from liftpose.model import StridedTransformer
-from liftpose.weights import save_pretrained
+from liftpose.serialization import save_pretrained
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ export_results() {
         fi
         "$PYTHON" - "$RUN" "$OUT/$NAME" <<'EOF' 2>&1 | tee -a "$RUN/train.log"
 import sys, torch
-from liftpose.weights import load_model, save_pretrained
+from liftpose.serialization import load_model, save_pretrained
 save_pretrained(load_model(sys.argv[1]), sys.argv[2], dtype=torch.float16)
 print(f"float16 copy for shipping: {sys.argv[2]}")
 EOF
