@@ -50,6 +50,8 @@ from .world import root_relative
 
 log = logging.getLogger(__name__)
 
+# The two seed strides fix every run's random streams: changing either would make checkpoints of
+# earlier runs resume with other batches, flips, noise and dropout (tests/test_train.py pins them).
 #: ``seed * STEP_SEED_STRIDE + step`` seeds step ``step``: the generator of its flips, noise and
 #: detector augmentation, and the global RNG of its dropout. A prime above any run's step count, so
 #: the steps of different seeds get different seeds in runs of up to a million steps.

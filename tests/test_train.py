@@ -15,6 +15,8 @@ from liftpose.errors import LiftposeError
 from liftpose.train import (
     TRAIN_CONFIG_FILE,
     TrainConfig,
+    _step_generator,
+    batch_indices,
     bone_length_loss,
     build_parser,
     config_from_args,
@@ -54,6 +56,13 @@ def test_max_minutes_stops_with_a_checkpoint_that_resumes_exactly(data, tmp_path
     resumed = train(_config(data, tmp_path / "b", 10, resume=True))
     assert (resumed.first_step, resumed.step) == (1, 10)
     assert stopped.losses + resumed.losses == straight.losses
+
+
+def test_random_streams_of_a_step_are_those_of_earlier_versions():
+    """Checkpoints of earlier runs resume exactly only while a step draws what it always drew."""
+    assert batch_indices(100, 4, seed=3, step=7, steps_per_epoch=5).tolist() == [74, 89, 47, 70]
+    flips = torch.rand(4, generator=_step_generator(3, 7))
+    torch.testing.assert_close(flips, torch.tensor([0.6046493053, 0.4669021368, 0.1247026324, 0.4470217228]))
 
 
 def test_bone_length_loss_ignores_rigid_motion_and_measures_length_error():
