@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .errors import LiftposeError
 from .formats import LAYOUTS
 from .skeleton import JOINT_NAMES
 
@@ -69,9 +70,9 @@ class DetectorAugment:
     def __post_init__(self) -> None:
         for name in ("detections", "drop", "adapter", "framing"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is a probability in [0, 1], got {getattr(self, name)}")
+                raise LiftposeError(f"{name} is a probability in [0, 1], got {getattr(self, name)}")
         if self.scale < 1:
-            raise ValueError(f"scale is a factor >= 1 (drawn in [1/scale, scale]), got {self.scale}")
+            raise LiftposeError(f"scale is a factor >= 1 (drawn in [1/scale, scale]), got {self.scale}")
 
     def __call__(
         self, gt: torch.Tensor, detections: torch.Tensor | None, generator: torch.Generator

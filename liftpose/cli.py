@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_export_onnx)
 
     from .train import build_parser as train_parser
-    from .train import train
+    from .train import run as train_run
 
     t = sub.add_parser(
         "train",
@@ -307,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
         "commands that made the named models).",
     )
     train_parser(t)
-    t.set_defaults(func=train)
+    t.set_defaults(func=train_run)
     return p
 
 

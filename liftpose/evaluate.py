@@ -32,6 +32,7 @@ from .datasets.h36m import TEST_SUBJECTS, Sequence, action_name, load_h36m
 from .datasets.videopose3d import read_positions_2d, with_keypoints
 from .metrics import mpjpe, p_mpjpe
 from .skeleton import flip_poses
+from .world import root_relative
 
 if TYPE_CHECKING:
     from .predictor import Lifter
@@ -99,6 +100,7 @@ def evaluate_sequences(
     lifter: Lifter,
     seqs: list[Sequence],
     input_name: str,
+    *,
     flips: tuple[bool, ...] = (False, True),
     options: Mapping[str, Any] | None = None,
     progress: Callable[[int, int, int], None] | None = None,
@@ -113,7 +115,7 @@ def evaluate_sequences(
         progress(0, len(seqs), 0)
     for i, seq in enumerate(seqs):
         for flip, pred in lift(lifter, seq, flips, **(options or {})).items():
-            pred = pred - pred[..., :1, :]  # protocol 1 subtracts the pelvis (the Lifter already zeroes it)
+            pred = root_relative(pred)  # protocol 1 subtracts the pelvis (the Lifter already zeroes it)
             errors[flip]["mpjpe"].append(1000 * mpjpe(pred, seq.poses_3d))
             errors[flip]["p_mpjpe"].append(1000 * p_mpjpe(pred, seq.poses_3d))
         frames += len(seq.poses_3d)
@@ -154,6 +156,7 @@ def coverage_notes(seqs: list[Sequence], input_name: str) -> list[str]:
 def evaluate_h36m(
     lifter: Lifter,
     root: str | Path,
+    *,
     subjects: tuple[str, ...] = TEST_SUBJECTS,
     inputs: tuple[str, ...] = ("gt", "sh"),
     flips: tuple[bool, ...] = (False, True),
@@ -162,9 +165,13 @@ def evaluate_h36m(
     progress: Callable[[str, int, int, int], None] | None = None,
     cameras: tuple[str, ...] | None = None,
 ) -> tuple[list[Evaluation], list[str]]:
-    """Evaluate on the flat Human3.6M folder ``root``: ``(evaluations, notes)``.
+    """Evaluate on the flat Human3.6M folder ``root``: ``(evaluations, notes)``. The options are
+    keyword-only.
 
-    ``inputs`` are ``"gt"`` and/or ``"sh"``; ``options`` go to :meth:`Lifter.predict`; ``keypoints_2d`` adds inputs by name, each a dict from
+    ``subjects`` are the test subjects; ``flips`` the flip settings to report (``False``: without,
+    ``True``: with flip augmentation; both come from one pass); ``inputs`` are ``"gt"`` and/or
+    ``"sh"``; ``options`` go to :meth:`Lifter.predict`; ``progress(input, done, total, frames)`` is
+    called per sequence; ``keypoints_2d`` adds inputs by name, each a dict from
     :func:`liftpose.datasets.videopose3d.read_positions_2d` (e.g. VideoPose3D's CPN detections).
     ``notes`` lists what the data lacks against the standard test set and the warnings of loading.
     ``cameras`` restricts the evaluation to those camera ids (a subset for quick checks; the
@@ -183,7 +190,8 @@ def evaluate_h36m(
                 seqs = [s for s in seqs if s.camera in cameras]
         notes += [f"{name}: {w.message}" for w in caught]
         notes += coverage_notes(seqs, name) if not cameras else [f"{name}: cameras {', '.join(cameras)} only"]
-        evals += evaluate_sequences(lifter, seqs, name, flips, options, partial(progress, name) if progress else None)
+        name_progress = partial(progress, name) if progress else None
+        evals += evaluate_sequences(lifter, seqs, name, flips=flips, options=options, progress=name_progress)
     return evals, list(dict.fromkeys(notes))
 
 
@@ -254,7 +262,8 @@ def run(args: argparse.Namespace) -> list[Evaluation]:
     subjects = tuple(args.subjects)
     cameras = tuple(args.cameras) if args.cameras else None
     options = {"mode": args.mode, "precision": args.precision, "batch_size": args.batch_size}
-    evals, notes = evaluate_h36m(lifter, args.data, subjects, inputs, args.flip, options, extra, progress, cameras)
+    evals, notes = evaluate_h36m(lifter, args.data, subjects=subjects, inputs=inputs, flips=args.flip, options=options,
+                                 keypoints_2d=extra, progress=progress, cameras=cameras)  # fmt: skip
     print(format_table(evals, subjects))
     for note in notes:
         print(f"note: {note}")

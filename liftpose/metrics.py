@@ -2,9 +2,10 @@
 
 Every function takes poses of shape ``(..., J, D)`` (``D`` = 3 for 3D joints; the leading dimensions
 are any batch/time dimensions and broadcast between prediction and target) and returns one error
-**per pose**, of shape ``(...)``, in the units of the input (metres in, metres out). Reduce it as the
-protocol requires, e.g. ``mpjpe(pred, gt).mean()``. numpy in gives numpy out, torch in gives torch
-out (differentiable; integer inputs are promoted to float).
+**per pose**, of shape ``(...)`` (``joint_errors``: one per joint, ``(..., J)``), in the units of
+the input (metres in, metres out). Reduce it as the protocol requires, e.g.
+``mpjpe(pred, gt).mean()``. numpy in gives numpy out, torch in gives torch out (differentiable;
+integer inputs are promoted to float).
 
 Definitions (as in the Human3.6M literature, e.g. VideoPose3D's ``common/loss.py``):
 
@@ -100,10 +101,18 @@ def procrustes_align(pred: Array, target: Array, scale: bool = True) -> tuple[Ar
     return transform.apply(pred), transform
 
 
+def joint_errors(pred: Array, target: Array) -> Array:
+    """Euclidean distance of every predicted joint to its target: (..., J, D) poses -> (..., J).
+
+    ``joint_errors(pred, target).mean()`` is the MPJPE of a whole batch, the training loss.
+    """
+    pred, target = _poses(pred, target)
+    return vector_norm(pred - target)
+
+
 def mpjpe(pred: Array, target: Array) -> Array:
     """Mean per-joint position error: (..., J, D) poses -> (...) mean Euclidean distance over joints."""
-    pred, target = _poses(pred, target)
-    return vector_norm(pred - target).mean(-1)
+    return joint_errors(pred, target).mean(-1)
 
 
 def p_mpjpe(pred: Array, target: Array) -> Array:

@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._array import Array, as_float, namespace, to_numpy, vector_norm
+from ._array import Array, as_float, namespace, to_numpy
+from .bones import segment_lengths
 from .skeleton import ROOT
 
 #: Unit quaternion (w, x, y, z) used by the official StridedTransformer demo (``demo/vis.py``:
@@ -103,6 +104,12 @@ def place_on_ground(poses: Array, up_axis: int = 2, per_frame: bool = True) -> A
     return poses - low[..., None] * up
 
 
+#: The joint chains of :func:`body_height` (Human3.6M order): both legs ankle-knee-hip, and
+#: pelvis-spine-thorax-neck/nose-head.
+HEIGHT_LEGS = ((1, 2), (2, 3), (4, 5), (5, 6))
+HEIGHT_TRUNK = ((0, 7), (7, 8), (8, 9), (9, 10))
+
+
 def body_height(poses: Array) -> Array:
     """Skeleton height (..., T, 17, 3) -> (...): median over frames of the joint-chain length
     ankle-knee-hip (mean of both legs) + pelvis-spine-thorax-neck/nose-head.
@@ -115,11 +122,8 @@ def body_height(poses: Array) -> Array:
     if poses.ndim < 3:
         raise ValueError(f"poses must be (..., T, 17, 3), got {tuple(poses.shape)}")
 
-    def bone(a: int, b: int) -> Array:
-        return vector_norm(poses[..., a, :] - poses[..., b, :])
-
-    legs = (bone(1, 2) + bone(2, 3) + bone(4, 5) + bone(5, 6)) / 2
-    chain = legs + bone(0, 7) + bone(7, 8) + bone(8, 9) + bone(9, 10)
+    legs = segment_lengths(poses, HEIGHT_LEGS).sum(-1) / 2
+    chain = legs + segment_lengths(poses, HEIGHT_TRUNK).sum(-1)
     return xp.quantile(chain, 0.5, axis=-1)
 
 

@@ -16,7 +16,7 @@ from liftpose import Lifter, evaluate
 from liftpose.cli import build_parser, main
 from liftpose.convert import convert_official
 from liftpose.formats import load_keypoints
-from liftpose.train import train
+from liftpose.train import run as train_run
 
 WALK = Path(__file__).resolve().parents[1] / "examples" / "data" / "walk_coco17.json"
 
@@ -137,7 +137,7 @@ def test_subcommands_are_wired():
     args = parser.parse_args(["evaluate", "m", "--data", "d", "--input", "gt"])
     assert args.func is evaluate.run and args.input == "gt"
     assert parser.parse_args(["lift", "in.npz", "-o", "o.npz"]).model == "h36m-27"
-    assert parser.parse_args(["train", "--data", "d", "--out", "o"]).func is train
+    assert parser.parse_args(["train", "--data", "d", "--out", "o"]).func is train_run
     for command in ("models", "convert", "export-onnx", "train"):
         assert command in parser.format_help()
 

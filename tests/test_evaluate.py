@@ -42,7 +42,7 @@ def test_flip_from_one_pass_equals_predict_with_flip(lifter, data):
 
 
 def test_evaluation_is_the_mean_error_per_action(lifter, data):
-    evals, notes = evaluate_h36m(lifter, data, ("S9", "S11"), ("gt",), (False,))
+    evals, notes = evaluate_h36m(lifter, data, subjects=("S9", "S11"), inputs=("gt",), flips=(False,))
     (ev,) = evals
     seqs = load_h36m(data, ("S9", "S11"), "gt")
     walking = [s for s in seqs if s.action.startswith("Walking")]
@@ -51,6 +51,11 @@ def test_evaluation_is_the_mean_error_per_action(lifter, data):
     assert ev.p_mpjpe["Avg"] < ev.mpjpe["Avg"]
     assert any("has no sequence of" in n for n in notes)  # the synthetic set lacks most actions
     assert "#1 MPJPE" in format_table(evals) and "Walk" in format_table(evals)
+
+
+def test_options_are_keyword_only(lifter, data):
+    with pytest.raises(TypeError, match="positional"):
+        evaluate_h36m(lifter, data, ("S9",), ("gt",), (False,))
 
 
 def test_command_writes_the_table_as_json(converted_27, data, tmp_path, capsys):

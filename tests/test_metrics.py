@@ -6,7 +6,7 @@ from scipy.optimize import minimize_scalar
 from scipy.spatial import procrustes
 from scipy.spatial.transform import Rotation
 
-from liftpose.metrics import Similarity, mpjpe, mpjve, n_mpjpe, p_mpjpe, procrustes_align
+from liftpose.metrics import Similarity, joint_errors, mpjpe, mpjve, n_mpjpe, p_mpjpe, procrustes_align
 
 
 def random_poses(shape, seed=0):
@@ -114,6 +114,17 @@ def test_mpjpe_is_mean_euclidean_distance_per_pose():
     errors = mpjpe(pred, target)
     assert errors.shape == (2, 7)
     np.testing.assert_allclose(errors, (16 * 5 + np.sqrt(9 + 16 + 17**2)) / 17)
+
+
+def test_joint_errors_are_the_distances_whose_mean_is_mpjpe():
+    target = random_poses((2, 7))
+    pred = target + np.array([3.0, 4.0, 0.0])
+    pred[..., 5, :] += np.array([0.0, 0.0, 12.0])  # joint 5 off by |(3, 4, 12)| = 13
+    errors = joint_errors(torch.from_numpy(pred), torch.from_numpy(target))
+    assert isinstance(errors, torch.Tensor) and errors.shape == (2, 7, 17)
+    np.testing.assert_allclose(errors[..., 5].numpy(), 13.0)
+    np.testing.assert_allclose(errors[..., :5].numpy(), 5.0)
+    np.testing.assert_allclose(errors.mean(-1).numpy(), mpjpe(pred, target))
 
 
 def test_n_mpjpe_uses_the_least_squares_scale():

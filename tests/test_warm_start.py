@@ -7,7 +7,7 @@ from synthetic_h36m import write_synthetic_h36m
 from liftpose.config import ModelConfig
 from liftpose.model import StridedTransformer
 from liftpose.serialization import load_model, save_pretrained
-from liftpose.train import build_parser, train
+from liftpose.train import TrainConfig, train
 from liftpose.warm_start import init_from, resample_in_time, transfer_weights
 
 
@@ -55,9 +55,8 @@ def test_what_cannot_be_carried_is_listed():
 def test_train_init_from_starts_from_the_other_models_weights(tmp_path):
     data = write_synthetic_h36m(tmp_path / "h36m", subjects=("S1",), frames=(30, 30))
     save_pretrained(_model(27, 0), tmp_path / "t27")
-    argv = ["--data", str(data), "--out", str(tmp_path / "t81"), "--frames", "81", "--subjects", "S1",
-            "--steps", "0", "--eval-every", "0", "--threads", "1", "--init-from", str(tmp_path / "t27")]  # fmt: skip
-    train(build_parser().parse_args(argv))
+    train(TrainConfig(data, tmp_path / "t81", frames=81, subjects=("S1",), steps=0, eval_every=0, threads=1,
+                      init_from=tmp_path / "t27"))  # fmt: skip
     t81, t27 = load_model(tmp_path / "t81"), load_model(tmp_path / "t27")
     assert t81.cfg.frames == 81
     torch.testing.assert_close(t81.embed.weight, t27.embed.weight)
