@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import sys
 import warnings
 from collections.abc import Iterator
@@ -27,6 +28,12 @@ _PROG = "liftpose"
 
 
 def _convert(args: argparse.Namespace) -> None:
+    """convert an official StridedTransformer-Pose3D .pth to safetensors
+
+    Convert an official StridedTransformer-Pose3D checkpoint (.pth state_dict) into a liftpose weights
+    folder (model.safetensors + config.json) that --model and Lifter.from_pretrained load
+    (docs/converting.md).
+    """
     from .convert import convert_official
 
     out = convert_official(args.checkpoint, args.out_dir, frames=args.frames, strides=args.strides)
@@ -41,12 +48,22 @@ def _strides(text: str) -> tuple[int, ...]:
 
 
 def _models(args: argparse.Namespace) -> None:
+    """list the named models of the manifest with their measured accuracy
+
+    List the named models (--model NAME): receptive field, status (available / planned), Human3.6M
+    accuracy and the licence of the weights.
+    """
     from .registry import manifest_table
 
     print(manifest_table())
 
 
 def _export_onnx(args: argparse.Namespace) -> None:
+    """export a model to ONNX (needs liftpose-transformer[onnx])
+
+    Export a model to one self-contained .onnx file (keypoints_2d (batch, T, 17, 2) -> centre, window)
+    and check it against PyTorch under onnxruntime (docs/onnx.md).
+    """
     from .export import export_onnx, verify_onnx
     from .serialization import load_model
 
@@ -81,6 +98,11 @@ def _image_size(text: str) -> tuple[int, int]:
 
 
 def _lift(args: argparse.Namespace) -> None:
+    """lift a file of 2D keypoints to 3D poses
+
+    Lift a 2D keypoint sequence (.npz/.npy/.json, see docs/formats.md) to root-relative 3D poses in
+    metres, one per input frame, and write them to .npz (array poses_3d plus metadata) or .json.
+    """
     from .errors import LiftposeError
     from .formats import LAYOUTS, load_keypoints, save_poses
     from .predictor import MODEL_FPS, Lifter
@@ -179,18 +201,12 @@ def _draw(args: argparse.Namespace, keypoints, layout: str, image_size, poses, f
         print(f"wrote {args.gif}: {len(poses[::step])} frames (every {step}), from the camera and from the side")
 
 
-def _add_lift(sub: argparse._SubParsersAction) -> None:
+def _lift_arguments(lift: argparse.ArgumentParser) -> None:
     from .formats import LAYOUTS
     from .predictor import MODES, PRECISIONS
     from .preprocess import DEFAULT_THRESHOLD
     from .registry import default_model
 
-    lift = sub.add_parser(
-        "lift",
-        help="lift a file of 2D keypoints to 3D poses",
-        description="Lift a 2D keypoint sequence (.npz/.npy/.json, see docs/formats.md) to root-relative 3D poses "
-        "in metres, one per input frame, and write them to .npz (array poses_3d plus metadata) or .json.",
-    )
     lift.add_argument(
         "input", help=".npz (array 'keypoints' or its only array), .npy or .json keypoints (T, K, 2 or 3)"
     )
@@ -236,78 +252,83 @@ def _add_lift(sub: argparse._SubParsersAction) -> None:
                       "frames, longer clips every n-th frame)")  # fmt: skip
     lift.add_argument("--no-checks", action="store_true",
                       help="skip the input checks (layout, normalised coordinates, image size; docs/formats.md)")  # fmt: skip
-    lift.set_defaults(func=_lift)
 
 
-def build_parser() -> argparse.ArgumentParser:
-
-    p = _Parser(prog=_PROG, description="Lift 2D keypoint sequences to 3D with the Strided Transformer.")
-    p.add_argument("--version", action="version", version=f"liftpose {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    c = sub.add_parser(
-        "convert",
-        help="convert an official StridedTransformer-Pose3D .pth to safetensors",
-        description="Convert an official StridedTransformer-Pose3D checkpoint (.pth state_dict) into a liftpose "
-        "weights folder (model.safetensors + config.json) that --model and Lifter.from_pretrained load "
-        "(docs/converting.md).",
-    )
+def _convert_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("checkpoint", help="official state_dict (.pth), with or without a 'module.' prefix")
     c.add_argument("out_dir", help="folder to write model.safetensors and config.json into")
     c.add_argument("--frames", type=int, help="receptive field T (default: read from the positional embedding)")
     c.add_argument(
         "--strides", type=_strides, help="comma-separated stride factors, e.g. 3,9,9 (default: the paper's for T)"
     )
-    c.set_defaults(func=_convert)
 
-    m = sub.add_parser(
-        "models",
-        help="list the named models of the manifest with their measured accuracy",
-        description="List the named models (--model NAME): receptive field, status (available / planned), "
-        "Human3.6M accuracy and the licence of the weights.",
-    )
-    m.set_defaults(func=_models)
 
-    _add_lift(sub)
-
-    from .evaluate import build_parser as evaluate_parser
-    from .evaluate import run as evaluate_run
-
-    v = sub.add_parser(
-        "evaluate",
-        help="Human3.6M evaluation (MPJPE, P-MPJPE per action)",
-        description="Lift the Human3.6M test subjects (S9, S11; all cameras) and print protocol 1 and 2 errors per "
-        "action in millimetres, as in the paper's tables (needs the Human3.6M data, --data).",
-    )
-    evaluate_parser(v)
-    v.set_defaults(func=evaluate_run)
-
+def _export_arguments(e: argparse.ArgumentParser) -> None:
     from .export import OPSET
 
-    e = sub.add_parser(
-        "export-onnx",
-        help="export a model to ONNX (needs liftpose-transformer[onnx])",
-        description="Export a model to one self-contained .onnx file (keypoints_2d (batch, T, 17, 2) -> centre, "
-        "window) and check it against PyTorch under onnxruntime (docs/onnx.md).",
-    )
     e.add_argument("model", help="a model name (see `liftpose models`), a weights folder or a .safetensors file")
     e.add_argument("out", help="the .onnx file to write")
     e.add_argument("--revision", help="Hub revision of a named model")
     e.add_argument("--opset", type=int, default=OPSET, help=f"ONNX opset (default: {OPSET})")
     e.add_argument("--no-verify", action="store_true", help="skip the onnxruntime-vs-PyTorch check")
-    e.set_defaults(func=_export_onnx)
 
-    from .train import build_parser as train_parser
-    from .train import run as train_run
 
-    t = sub.add_parser(
-        "train",
-        help="train on Human3.6M",
-        description="Train a Strided Transformer on Human3.6M (needs the data; see docs/model-zoo.md for the "
-        "commands that made the named models).",
-    )
-    train_parser(t)
-    t.set_defaults(func=train_run)
+def _evaluate(args: argparse.Namespace) -> None:
+    """Human3.6M evaluation (MPJPE, P-MPJPE per action)
+
+    Lift the Human3.6M test subjects (S9, S11; all cameras) and print protocol 1 and 2 errors per
+    action in millimetres, as in the paper's tables (needs the Human3.6M data, --data).
+    """
+    from .evaluate import run
+
+    run(args)
+
+
+def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    from .evaluate import build_parser
+
+    build_parser(parser)
+
+
+def _train(args: argparse.Namespace) -> None:
+    """train on Human3.6M
+
+    Train a Strided Transformer on Human3.6M (needs the data; see docs/model-zoo.md for the commands
+    that made the named models).
+    """
+    from .train import run
+
+    run(args)
+
+
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    from .train import build_parser
+
+    build_parser(parser)
+
+
+#: The subcommands, in the order ``--help`` lists them: name -> (what runs them, what adds their
+#: options). The first docstring line of the runner is the one-line help, the rest the description.
+COMMANDS = {
+    "convert": (_convert, _convert_arguments),
+    "models": (_models, None),
+    "lift": (_lift, _lift_arguments),
+    "evaluate": (_evaluate, _evaluate_arguments),
+    "export-onnx": (_export_onnx, _export_arguments),
+    "train": (_train, _train_arguments),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=_PROG, description="Lift 2D keypoint sequences to 3D with the Strided Transformer.")
+    p.add_argument("--version", action="version", version=f"liftpose {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (run, arguments) in COMMANDS.items():
+        summary, _, description = inspect.cleandoc(run.__doc__ or "").partition("\n\n")
+        parser = sub.add_parser(name, help=summary, description=" ".join(description.split()))
+        if arguments is not None:
+            arguments(parser)
+        parser.set_defaults(func=run)
     return p
 
 
