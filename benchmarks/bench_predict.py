@@ -152,8 +152,10 @@ def stream_row(lifter: Lifter, pixels: np.ndarray, flip: bool, ref: np.ndarray) 
 
 def print_table(rows: Iterable[Row]) -> None:
     """Print the rows as they come (the first is the reference the speed-ups are relative to)."""
-    head = f"{'method':<15} {'precision':<9} {'flip':<5} {'frames/s':>10} {'speed-up':>9} {'(CPU time)':>10} " \
-           f"{'max |diff| m':>12} {'peak RSS MB':>11}  note"  # fmt: skip
+    head = (
+        f"{'method':<15} {'precision':<9} {'flip':<5} {'frames/s':>10} {'speed-up':>9} {'(CPU time)':>10} "
+        f"{'max |diff| m':>12} {'peak RSS MB':>11}  note"
+    )
     print(head)
     print("-" * len(head), flush=True)
     ref = None
@@ -181,8 +183,18 @@ def long_child(model_dir: str, length: int, device: str, mode: str) -> None:
 
 def run_long(model_dir: Path, frames: int, length: int, device: str) -> None:
     for mode in ("window", "fast"):
-        cmd = [sys.executable, __file__, "--long-child", str(model_dir), "--length", str(length), "--device", device,
-               "--mode", mode]  # fmt: skip
+        cmd = [
+            sys.executable,
+            __file__,
+            "--long-child",
+            str(model_dir),
+            "--length",
+            str(length),
+            "--device",
+            device,
+            "--mode",
+            mode,
+        ]
         result = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
         print(
             f"long: T={frames} {mode:<6} {length} frames, flip on: {result['seconds']:.1f} s "
@@ -207,10 +219,18 @@ def main() -> None:
     p.add_argument("--length", type=int, default=3000, help="frames in the sequence (default 3000)")
     p.add_argument("--flip", choices=("on", "off", "both"), default="both", help="flip test-time augmentation")
     p.add_argument("--subset", type=int, default=300, help="frames the reference loop is timed on (default 300)")
-    p.add_argument("--precision", nargs="+", choices=("float32", "bfloat16", "float16"),
-                   help="default: float32 bfloat16 (CPU); float32 bfloat16 float16 (CUDA)")  # fmt: skip
-    p.add_argument("--low-frames", type=int, default=30,
-                   help="frames that reduced-precision window mode is timed on, on CPU (default 30)")  # fmt: skip
+    p.add_argument(
+        "--precision",
+        nargs="+",
+        choices=("float32", "bfloat16", "float16"),
+        help="default: float32 bfloat16 (CPU); float32 bfloat16 float16 (CUDA)",
+    )
+    p.add_argument(
+        "--low-frames",
+        type=int,
+        default=30,
+        help="frames that reduced-precision window mode is timed on, on CPU (default 30)",
+    )
     p.add_argument("--long", action="store_true", help="also lift --long-length frames in a fresh process: peak RSS")
     p.add_argument("--long-length", type=int, default=180_000)
     p.add_argument("--reference-dir", type=Path, default=REFERENCE)

@@ -51,8 +51,10 @@ def main() -> None:
     seqs = [s for s in load_h36m(args.data, TEST_SUBJECTS, "gt", tuple(args.cameras)) if len(s.poses_3d) >= 2 * t - 1]
     x, target, size = clips(seqs, t, args.clips)
     cams = " ".join(args.cameras)
-    print(f"{args.model} (T={t}): {len(x)} clips from {len(seqs)} sequences (S9, S11; cameras {cams}), "
-          f"{target.shape[0] * target.shape[1]} scored frames, window mode, flip, device {args.device}")  # fmt: skip
+    print(
+        f"{args.model} (T={t}): {len(x)} clips from {len(seqs)} sequences (S9, S11; cameras {cams}), "
+        f"{target.shape[0] * target.shape[1]} scored frames, window mode, flip, device {args.device}"
+    )
 
     def run(precision: str) -> tuple[np.ndarray, float]:
         start = time.perf_counter()

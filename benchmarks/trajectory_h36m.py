@@ -77,7 +77,8 @@ def main() -> None:
             tilt_lifted.append(tilt_errors(g, up, pitch, roll))
         print(f"\n2D {source}: {len(seqs)} sequences, {frames} frames, {time.time() - start:.0f} s")
         print(
-            f"  pelvis path: image-plane {1000 * sum(plane) / frames:.1f} mm, depth {1000 * sum(depth) / frames:.1f} mm "
+            f"  pelvis path: image-plane {1000 * sum(plane) / frames:.1f} mm, "
+            f"depth {1000 * sum(depth) / frames:.1f} mm "
             f"= {100 * sum(rel_depth) / frames:.2f} % of the distance (mean over frames)"
         )
         print(
@@ -88,7 +89,8 @@ def main() -> None:
             if errs:
                 e = np.array(errs)
                 print(
-                    f"  tilt from {name}: up-vector error mean {e[:, 0].mean():.2f} deg (median {np.median(e[:, 0]):.2f}, "
+                    f"  tilt from {name}: up-vector error mean {e[:, 0].mean():.2f} deg "
+                    f"(median {np.median(e[:, 0]):.2f}, "
                     f"max {e[:, 0].max():.1f}); pitch {e[:, 1].mean():.2f}, roll {e[:, 2].mean():.2f} deg"
                 )
         print(f"  floor evidence (lifted): {dict(methods)}")

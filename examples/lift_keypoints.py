@@ -39,8 +39,9 @@ def main() -> None:
     poses = lifter.predict(data.keypoints, size, layout=layout, fps=args.fps or data.fps)  # (T, 17, 3) metres
 
     t = len(poses) // 2 if args.frame is None else args.frame
-    fig = viz.plot_lifted(to_h36m(data.keypoints[t, :, :2], layout), poses[t], image_size=size,
-                          title=f"2D input, frame {t}")  # fmt: skip
+    fig = viz.plot_lifted(
+        to_h36m(data.keypoints[t, :, :2], layout), poses[t], image_size=size, title=f"2D input, frame {t}"
+    )
     fig.savefig(args.out, dpi=80)
     print(f"wrote {args.out}: frame {t} of {len(poses)}, model {args.model}")
 

@@ -18,15 +18,31 @@ from pathlib import Path
 import numpy as np
 
 WIDTH, HEIGHT, FOCAL = 640, 480, 700.0
-COCO17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-          "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-          "left_knee", "right_knee", "left_ankle", "right_ankle")  # fmt: skip
+COCO17 = (
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 
 
 def _limb(root: np.ndarray, angles: tuple[np.ndarray, np.ndarray], lengths: tuple[float, float]) -> list[np.ndarray]:
     """Two segments hanging from ``root`` (T, 3), swung forward (+x) by the given angles (T,)."""
     out, joint = [], root
-    for angle, length in zip(angles, lengths):
+    for angle, length in zip(angles, lengths, strict=True):
         joint = joint + length * np.stack([np.sin(angle), np.zeros_like(angle), -np.cos(angle)], -1)
         out.append(joint)
     return out
@@ -87,8 +103,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     kp = walk_coco17(args.frames, args.fps, args.seed)
-    doc = {"layout": "coco17", "width": WIDTH, "height": HEIGHT, "fps": args.fps,
-           "keypoints": np.round(kp, 2).tolist()}  # fmt: skip
+    doc = {"layout": "coco17", "width": WIDTH, "height": HEIGHT, "fps": args.fps, "keypoints": np.round(kp, 2).tolist()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(doc, separators=(",", ":")) + "\n")
     print(f"wrote {args.out}: {kp.shape} COCO-17 keypoints, {WIDTH}x{HEIGHT} px, {args.fps:g} fps")

@@ -40,8 +40,10 @@ def plot_path(world: np.ndarray, fps: float, out: str, title: str) -> None:
     fig, (top, side) = plt.subplots(1, 2, figsize=(11, 4.5))
     pelvis = world[:, 0]
     shown = np.unique(np.linspace(0, len(world) - 1, 6).round().astype(int))
-    for ax, (a, b), name in ((top, (0, 1), "from above: x right, y away from the camera"),
-                             (side, (1, 2), "from the side: y away from the camera, z up")):  # fmt: skip
+    for ax, (a, b), name in (
+        (top, (0, 1), "from above: x right, y away from the camera"),
+        (side, (1, 2), "from the side: y away from the camera, z up"),
+    ):
         ax.plot(pelvis[:, a], pelvis[:, b], color="0.3", lw=1.5, label="pelvis path")
         for t in shown:
             for p, c in BONES:
@@ -87,8 +89,13 @@ def main() -> None:
     bvh = write_bvh(args.bvh, poses, path, fps, ground=ground)
     world = to_world(poses, ground.rotation, trajectory=path)
     walked = np.linalg.norm(np.diff(world[:, 0, :2], axis=0), axis=-1).sum()
-    plot_path(world, fps, args.png, f"{Path(args.detections).name}: camera pitch {ground.pitch:.1f}, roll {ground.roll:.1f} "
-              f"degrees ({ground.method}); {walked:.1f} m walked")  # fmt: skip
+    plot_path(
+        world,
+        fps,
+        args.png,
+        f"{Path(args.detections).name}: camera pitch {ground.pitch:.1f}, roll {ground.roll:.1f} "
+        f"degrees ({ground.method}); {walked:.1f} m walked",
+    )
     print(
         f"{len(poses)} frames at {fps:g} fps; distance from the camera {np.median(path[:, 2]):.1f} m (median), "
         f"{walked:.1f} m walked; camera pitch {ground.pitch:.1f}, roll {ground.roll:.1f} degrees ({ground.method})"

@@ -8,12 +8,12 @@ helpers below cover the rest.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
 
-Array = Union[np.ndarray, torch.Tensor]
+Array = np.ndarray | torch.Tensor
 
 
 def namespace(*arrays: Any) -> ModuleType:

@@ -74,9 +74,7 @@ class DetectorAugment:
         if self.scale < 1:
             raise LiftposeError(f"scale is a factor >= 1 (drawn in [1/scale, scale]), got {self.scale}")
 
-    def __call__(
-        self, gt: torch.Tensor, detections: torch.Tensor | None, generator: torch.Generator
-    ) -> torch.Tensor:
+    def __call__(self, gt: torch.Tensor, detections: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
         """Detector-like windows (B, T, J, 2) from ground-truth windows ``gt`` and, where given, the
         detections of the same frames (``detections``, same shape, NaN-free)."""
         b, device = len(gt), gt.device

@@ -22,12 +22,16 @@ from .skeleton import JOINT_NAMES
 LIMB_BONES: dict[str, tuple[int, int]] = {
     f"{a}-{b}": (JOINT_NAMES.index(a), JOINT_NAMES.index(b))
     for a, b in (
-        ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-        ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-        ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
-        ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
+        ("right_hip", "right_knee"),
+        ("right_knee", "right_ankle"),
+        ("left_hip", "left_knee"),
+        ("left_knee", "left_ankle"),
+        ("right_shoulder", "right_elbow"),
+        ("right_elbow", "right_wrist"),
+        ("left_shoulder", "left_elbow"),
+        ("left_elbow", "left_wrist"),
     )
-}  # fmt: skip
+}
 
 
 def segment_lengths(poses: Array, pairs: Iterable[tuple[int, int]]) -> Array:
@@ -37,7 +41,7 @@ def segment_lengths(poses: Array, pairs: Iterable[tuple[int, int]]) -> Array:
     ``segment_lengths(poses, skeleton.BONES)`` are the 16 bones of the kinematic tree;
     :func:`bone_lengths` adds names, checks and a numpy result.
     """
-    parents, children = (list(side) for side in zip(*pairs))
+    parents, children = (list(side) for side in zip(*pairs, strict=True))
     poses = as_float(poses)
     return vector_norm(poses[..., children, :] - poses[..., parents, :])
 
@@ -64,4 +68,4 @@ def bone_length_cv(poses: Array, bones: dict[str, tuple[int, int]] | None = None
     lengths = bone_lengths(p, bones)
     mean = lengths.mean(0)
     cv = np.divide(lengths.std(0), mean, out=np.full_like(mean, np.inf), where=mean > 0)
-    return dict(zip(bones, cv.tolist()))
+    return dict(zip(bones, cv.tolist(), strict=True))

@@ -18,7 +18,8 @@
   bone follows the parent, so it cannot flip from frame to frame (a swing is ambiguous only for a
   bone turned exactly away from where it swings from: for hips, shoulders, spine and neck that is
   the rest direction, e.g. an arm crossing the chest to the other side; knees and elbows swing from
-  a half-bent reference, so only a joint bent 90 degrees the wrong way would be). The three Euler angles of each joint are chosen, of the two that give the same rotation and
+  a half-bent reference, so only a joint bent 90 degrees the wrong way would be). The three Euler
+  angles of each joint are chosen, of the two that give the same rotation and
   their 360-degree turns, closest to the previous frame's. Channel orders put the bone's own axis in
   the middle (gimbal lock needs a 90-degree twist): ZYX for legs and spine, ZXY for arms and root.
 - **Root.** ``Xposition Yposition Zposition`` = the pelvis path (without a trajectory: the pelvis
@@ -53,8 +54,18 @@ _LEFT_ARM, _RIGHT_ARM = (11, 12, 13), (14, 15, 16)
 ORDERS: tuple[str, ...] = tuple("ZXY" if j == 0 or j in _LEFT_ARM + _RIGHT_ARM else "ZYX" for j in range(NUM_JOINTS))
 #: Rest direction of the bone from each single-child joint to its child (unit, BVH frame Y up, +X the
 #: person's left): legs down, spine and neck up, arms sideways.
-_REST_DIRECTION = {1: (0, -1, 0), 2: (0, -1, 0), 4: (0, -1, 0), 5: (0, -1, 0), 7: (0, 1, 0), 9: (0, 1, 0),
-                   11: (1, 0, 0), 12: (1, 0, 0), 14: (-1, 0, 0), 15: (-1, 0, 0)}  # fmt: skip
+_REST_DIRECTION = {
+    1: (0, -1, 0),
+    2: (0, -1, 0),
+    4: (0, -1, 0),
+    5: (0, -1, 0),
+    7: (0, 1, 0),
+    9: (0, 1, 0),
+    11: (1, 0, 0),
+    12: (1, 0, 0),
+    14: (-1, 0, 0),
+    15: (-1, 0, 0),
+}
 #: Knees and elbows swing from a half-bent reference instead of from their straight rest direction
 #: (knee: shin 90 degrees back, elbow: forearm 90 degrees forward): a swing is ambiguous only for a
 #: bone turned straight away from where it swings from, and a knee or elbow bent 120-150 degrees is
@@ -275,7 +286,7 @@ def to_bvh(
         w[..., [0, 2]] -= w[:, :1, [0, 2]]
 
     lengths = np.median(np.linalg.norm(w[:, 1:] - w[:, list(PARENTS[1:])], axis=-1), axis=0)
-    length = dict(zip(range(1, NUM_JOINTS), lengths))
+    length = dict(zip(range(1, NUM_JOINTS), lengths, strict=True))
     offsets = np.zeros((NUM_JOINTS, 3))
     for parent, frame_of in ((0, (4, 1, 0, 7)), (8, (11, 14, 8, 9))):
         frames = _body_frame(w, *frame_of)

@@ -203,7 +203,8 @@ def check_frame(xy: np.ndarray, size: tuple[float, float]) -> None:
     if w != h and _inside(pts, h, w).mean() >= 0.99:
         reach = max(pts[:, 0].max() / w, pts[:, 1].max() / h)
         swap = (
-            f"{outside:.0%} of the keypoints lie below or right of the stated {w:g}x{h:g} frame (up to {reach:.2f} times "
+            f"{outside:.0%} of the keypoints lie below or right of the stated {w:g}x{h:g} frame "
+            f"(up to {reach:.2f} times "
             f"its size), but all fit a {h:g}x{w:g} one: width and height look swapped (a portrait video?); pass "
             f"image_size=({h:g}, {w:g}) (CLI: --image-size {h:g}x{w:g})"
         )

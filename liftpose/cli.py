@@ -110,7 +110,9 @@ def _lift(args: argparse.Namespace) -> None:
     data = load_keypoints(args.input, key=args.key)
     layout = args.layout or data.layout
     if layout is None:
-        raise LiftposeError(f"{args.input} does not say its keypoint layout: pass --layout (one of {', '.join(LAYOUTS)})")
+        raise LiftposeError(
+            f"{args.input} does not say its keypoint layout: pass --layout (one of {', '.join(LAYOUTS)})"
+        )
     image_size = args.image_size or data.image_size
     if image_size is None:
         raise LiftposeError(f"{args.input} does not store the video size: pass --image-size WIDTHxHEIGHT")
@@ -131,10 +133,18 @@ def _lift(args: argparse.Namespace) -> None:
     )
     if fps is None:  # said once the input passed its checks, so that an error stays one line
         print(f"{_PROG} lift: assumed {MODEL_FPS:g} fps (the file stores no frame rate); pass --fps", file=sys.stderr)
-    meta = {"model": str(args.model), "receptive_field": lifter.receptive_field, "layout": layout,
-            "image_size": list(image_size), "flip": not args.no_flip, "mode": args.mode, "precision": args.precision,
-            "units": "metres", "frame": "camera (x right, y down, z forward), pelvis at the origin",
-            "liftpose_version": __version__}  # fmt: skip
+    meta = {
+        "model": str(args.model),
+        "receptive_field": lifter.receptive_field,
+        "layout": layout,
+        "image_size": list(image_size),
+        "flip": not args.no_flip,
+        "mode": args.mode,
+        "precision": args.precision,
+        "units": "metres",
+        "frame": "camera (x right, y down, z forward), pelvis at the origin",
+        "liftpose_version": __version__,
+    }
     if fps is not None:
         meta["fps"] = fps
     path = None
@@ -144,8 +154,10 @@ def _lift(args: argparse.Namespace) -> None:
     save_poses(args.output, poses, **meta)
     print(f"wrote {args.output}: poses_3d {tuple(poses.shape)} (frames, joints, xyz) in metres")
     if path is not None:
-        print(f"  trajectory ({len(path)}, 3): camera-frame pelvis path in metres, focal {meta['focal']:.1f} px; "
-              f"camera pitch {meta['camera_pitch']:.1f}, roll {meta['camera_roll']:.1f} degrees ({meta['ground']})")
+        print(
+            f"  trajectory ({len(path)}, 3): camera-frame pelvis path in metres, focal {meta['focal']:.1f} px; "
+            f"camera pitch {meta['camera_pitch']:.1f}, roll {meta['camera_roll']:.1f} degrees ({meta['ground']})"
+        )
     if args.bvh:
         from .bvh import write_bvh
 
@@ -163,12 +175,20 @@ def _trajectory(args: argparse.Namespace, data, poses, image_size, layout: str, 
 
     cam = intrinsics(image_size, focal=args.focal, fov=args.fov)
     keypoints = to_pixels(data.keypoints, image_size, args.normalized, check=False)
-    path = root_trajectory(poses, keypoints, image_size, focal=tuple(cam.focal), layout=layout, fps=fps,
-                           threshold=args.threshold)  # fmt: skip
+    path = root_trajectory(
+        poses, keypoints, image_size, focal=tuple(cam.focal), layout=layout, fps=fps, threshold=args.threshold
+    )
     ground = estimate_ground(poses + path[:, None], fps=fps)
-    extra = {"trajectory": path.round(6).tolist(), "focal": float(cam.focal[0]), "principal_point": cam.centre.tolist(),
-             "focal_assumed": args.focal is None and args.fov is None, "camera_pitch": round(ground.pitch, 3),
-             "camera_roll": round(ground.roll, 3), "up": ground.up.round(6).tolist(), "ground": ground.method}  # fmt: skip
+    extra = {
+        "trajectory": path.round(6).tolist(),
+        "focal": float(cam.focal[0]),
+        "principal_point": cam.centre.tolist(),
+        "focal_assumed": args.focal is None and args.fov is None,
+        "camera_pitch": round(ground.pitch, 3),
+        "camera_roll": round(ground.roll, 3),
+        "up": ground.up.round(6).tolist(),
+        "ground": ground.method,
+    }
     return path, extra
 
 
@@ -212,8 +232,12 @@ def _lift_arguments(lift: argparse.ArgumentParser) -> None:
     )
     lift.add_argument("-o", "--output", required=True, help="the .npz or .json file to write")
     lift.add_argument("--layout", choices=sorted(LAYOUTS), help="keypoint layout (default: the file's 'layout' entry)")
-    lift.add_argument("--image-size", type=_image_size, metavar="WxH",
-                      help="video size in pixels, e.g. 1920x1080 (default: the file's width/height)")  # fmt: skip
+    lift.add_argument(
+        "--image-size",
+        type=_image_size,
+        metavar="WxH",
+        help="video size in pixels, e.g. 1920x1080 (default: the file's width/height)",
+    )
     lift.add_argument("--fps", type=_fps, help="frame rate of the input (default: the file's fps, else 50)")
     lift.add_argument(
         "--threshold",
@@ -222,8 +246,10 @@ def _lift_arguments(lift: argparse.ArgumentParser) -> None:
         help=f"joints with confidence below it are interpolated over time (default {DEFAULT_THRESHOLD})",
     )
     lift.add_argument(
-        "--model", default=default_model(),
-        help=f"model name (see `liftpose models`) or weights folder (default {default_model()}, the manifest's default)"
+        "--model",
+        default=default_model(),
+        help=f"model name (see `liftpose models`) or weights folder "
+        f"(default {default_model()}, the manifest's default)",
     )
     lift.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     lift.add_argument("--no-flip", action="store_true", help="skip flip test-time augmentation (half the compute)")
@@ -233,25 +259,46 @@ def _lift_arguments(lift: argparse.ArgumentParser) -> None:
         default="window",
         help="window: a centred window per frame (default); fast: about T times less compute (docs/cli.md)",
     )
-    lift.add_argument("--precision", choices=tuple(PRECISIONS), default="float32",
-                      help="arithmetic (default float32; half precision is for GPUs)")  # fmt: skip
+    lift.add_argument(
+        "--precision",
+        choices=tuple(PRECISIONS),
+        default="float32",
+        help="arithmetic (default float32; half precision is for GPUs)",
+    )
     lift.add_argument("--key", help="name of the keypoint array in an .npz / JSON object (default: 'keypoints')")
     world = lift.add_argument_group("path, floor and BVH (docs/world.md)")
-    world.add_argument("--trajectory", action="store_true",
-                       help="also fit the camera-frame pelvis path (array 'trajectory', metres) and the camera's tilt")  # fmt: skip
+    world.add_argument(
+        "--trajectory",
+        action="store_true",
+        help="also fit the camera-frame pelvis path (array 'trajectory', metres) and the camera's tilt",
+    )
     lens = world.add_mutually_exclusive_group()
     lens.add_argument("--focal", type=float, help="focal length in pixels (default: from --fov)")
     lens.add_argument("--fov", type=float, help="field of view in degrees across the longer image side (default 65)")
     world.add_argument("--bvh", metavar="OUT.bvh", help="also write a BVH animation (implies --trajectory)")
     world.add_argument("--bvh-scale", type=float, default=1.0, help="BVH units per metre (default 1; 100 for cm)")
-    lift.add_argument("--normalized", action="store_true",
-                      help="keypoints are x/width, y/height in [0, 1] instead of pixels (--image-size still needed)")  # fmt: skip
-    lift.add_argument("--png", metavar="PATH", help="also draw the middle frame: 2D input, 3D from the camera and "
-                      "from the side (needs liftpose-transformer[viz])")  # fmt: skip
-    lift.add_argument("--gif", metavar="PATH", help=f"also animate it (.gif, or .mp4 with ffmpeg; at most {_GIF_FRAMES} "
-                      "frames, longer clips every n-th frame)")  # fmt: skip
-    lift.add_argument("--no-checks", action="store_true",
-                      help="skip the input checks (layout, normalised coordinates, image size; docs/formats.md)")  # fmt: skip
+    lift.add_argument(
+        "--normalized",
+        action="store_true",
+        help="keypoints are x/width, y/height in [0, 1] instead of pixels (--image-size still needed)",
+    )
+    lift.add_argument(
+        "--png",
+        metavar="PATH",
+        help="also draw the middle frame: 2D input, 3D from the camera and "
+        "from the side (needs liftpose-transformer[viz])",
+    )
+    lift.add_argument(
+        "--gif",
+        metavar="PATH",
+        help=f"also animate it (.gif, or .mp4 with ffmpeg; at most {_GIF_FRAMES} "
+        "frames, longer clips every n-th frame)",
+    )
+    lift.add_argument(
+        "--no-checks",
+        action="store_true",
+        help="skip the input checks (layout, normalised coordinates, image size; docs/formats.md)",
+    )
 
 
 def _convert_arguments(c: argparse.ArgumentParser) -> None:

@@ -52,12 +52,13 @@ class ModelConfig:
             raise LiftposeError(f"d_model={self.d_model} is not divisible by heads={self.heads}")
 
     @classmethod
-    def for_frames(cls, frames: int, strides: tuple[int, ...] | None = None, **kwargs) -> "ModelConfig":
+    def for_frames(cls, frames: int, strides: tuple[int, ...] | None = None, **kwargs) -> ModelConfig:
         """The paper's configuration for ``frames`` input frames (strides from :data:`DEFAULT_STRIDES`)."""
         if strides is None:
             if frames not in DEFAULT_STRIDES:
                 raise LiftposeError(
-                    f"no default strides for {frames} frames (known: {sorted(DEFAULT_STRIDES)}); pass strides explicitly"
+                    f"no default strides for {frames} frames (known: {sorted(DEFAULT_STRIDES)}); "
+                    "pass strides explicitly"
                 )
             strides = DEFAULT_STRIDES[frames]
         return cls(frames=frames, strides=tuple(strides), **kwargs)
@@ -72,7 +73,7 @@ class ModelConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -83,5 +84,5 @@ class ModelConfig:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: str | Path) -> "ModelConfig":
+    def load(cls, path: str | Path) -> ModelConfig:
         return cls.from_dict(json.loads(Path(path).read_text()))

@@ -35,10 +35,14 @@ def read_official(checkpoint: str | Path) -> dict[str, torch.Tensor]:
         raise
     except Exception as e:  # unpickling arbitrary bytes fails with many exception types
         raise CheckpointError(
-            f"cannot read {checkpoint} as a PyTorch checkpoint ({type(e).__name__}: {e}); pass an official .pth state_dict"
+            f"cannot read {checkpoint} as a PyTorch checkpoint ({type(e).__name__}: {e}); "
+            "pass an official .pth state_dict"
         ) from e
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{checkpoint} holds a {type(state).__name__}, not a state_dict of tensors; pass an official .pth state_dict")
+        raise CheckpointError(
+            f"{checkpoint} holds a {type(state).__name__}, not a state_dict of tensors; "
+            "pass an official .pth state_dict"
+        )
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
@@ -53,7 +57,9 @@ def infer_frames(state: dict[str, torch.Tensor]) -> int:
             "has no refine stage; convert the Strided Transformer checkpoint (Transformer.* keys) instead"
         )
     if "vte_pos" in state:
-        raise CheckpointError("this state_dict is already in liftpose's layout; load it with liftpose.serialization.load_model instead")
+        raise CheckpointError(
+            "this state_dict is already in liftpose's layout; load it with liftpose.serialization.load_model instead"
+        )
     raise CheckpointError(
         "no 'Transformer.pos_embedding' key, so this is not an official Strided Transformer checkpoint; "
         "pass the lifting network's state_dict"
@@ -100,7 +106,8 @@ def official_model(state: dict[str, torch.Tensor], cfg: ModelConfig) -> StridedT
     layout = f"the official Strided Transformer layout for frames={cfg.frames}, strides={cfg.strides}"
     if missing or unexpected:
         raise CheckpointError(
-            f"checkpoint does not match {layout}: {describe_keys({'missing keys': missing, 'unexpected keys': unexpected})}; "
+            f"checkpoint does not match {layout}: "
+            f"{describe_keys({'missing keys': missing, 'unexpected keys': unexpected})}; "
             "check the strides or pass an unmodified official checkpoint"
         )
 
@@ -115,7 +122,7 @@ def official_model(state: dict[str, torch.Tensor], cfg: ModelConfig) -> StridedT
     problems = state_dict_problems(model, tensors, origin={ours: ", ".join(keys) for ours, keys in names.items()})
     if problems:
         raise CheckpointError(f"checkpoint does not match {layout}: {problems}; pass an unmodified official checkpoint")
-    model.load_state_dict(tensors, strict=False)  # only num_batches_tracked is not loaded
+    model.load_state_dict(tensors, strict=True)  # only num_batches_tracked is not loaded
     return model.eval()
 
 
@@ -134,7 +141,8 @@ def convert_official(
     t = infer_frames(state)
     if frames is not None and frames != t:
         raise CheckpointError(
-            f"frames={frames} was requested but the checkpoint's positional embedding has {t} frames; pass {t} or omit it"
+            f"frames={frames} was requested but the checkpoint's positional embedding has {t} frames; "
+            f"pass {t} or omit it"
         )
     model = official_model(state, ModelConfig.for_frames(t, strides))
     return save_pretrained(model, out_dir, metadata={"source": Path(checkpoint).name})

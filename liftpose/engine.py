@@ -91,10 +91,19 @@ class FoldedNet:
             conv = layer.ffn.conv  # weight (d, hidden, kernel) -> (kernel * hidden, d), tap-major
             out_w, out_b, kernel = conv.weight.permute(2, 1, 0).flatten(0, 1), conv.bias, conv.kernel_size[0]
         return _Layer(
-            layer.norm1.eps, layer.attn.heads, cast(qkv_w.T * scale), cast(qkv_b * scale),
-            cast(layer.attn.proj.weight.T), cast(layer.attn.proj.bias), cast(fc1_w.T), cast(fc1_b),
-            cast(out_w), cast(out_b), layer.stride, kernel,
-        )  # fmt: skip
+            layer.norm1.eps,
+            layer.attn.heads,
+            cast(qkv_w.T * scale),
+            cast(qkv_b * scale),
+            cast(layer.attn.proj.weight.T),
+            cast(layer.attn.proj.bias),
+            cast(fc1_w.T),
+            cast(fc1_b),
+            cast(out_w),
+            cast(out_b),
+            layer.stride,
+            kernel,
+        )
 
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
         """Normalised 2D frames (..., J, 2) -> tokens (..., d)."""
@@ -103,7 +112,7 @@ class FoldedNet:
     def centre(self, tokens: torch.Tensor) -> torch.Tensor:
         """Windows of tokens (..., T, d) (any strides) -> the STE's centre poses (..., J, 3)."""
         x = self._vte(tokens)
-        for pos, layer in zip(self.ste_pos, self.ste):
+        for pos, layer in zip(self.ste_pos, self.ste, strict=True):
             x = self._layer(x + pos[: x.shape[1]], layer)
         w, b = self.ste_head
         return torch.addmm(b, x[:, 0], w).view(*tokens.shape[:-2], self.joints, 3)

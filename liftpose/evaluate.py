@@ -39,10 +39,22 @@ if TYPE_CHECKING:
 
 #: The 15 actions in the column order of the paper's tables, with their column headers.
 ACTIONS: dict[str, str] = {
-    "Directions": "Dir.", "Discussion": "Disc.", "Eating": "Eat", "Greeting": "Greet", "Phoning": "Phone",
-    "Photo": "Photo", "Posing": "Pose", "Purchases": "Purch.", "Sitting": "Sit", "SittingDown": "SitD.",
-    "Smoking": "Smoke", "Waiting": "Wait", "WalkDog": "WalkD.", "Walking": "Walk", "WalkTogether": "WalkT.",
-}  # fmt: skip
+    "Directions": "Dir.",
+    "Discussion": "Disc.",
+    "Eating": "Eat",
+    "Greeting": "Greet",
+    "Phoning": "Phone",
+    "Photo": "Photo",
+    "Posing": "Pose",
+    "Purchases": "Purch.",
+    "Sitting": "Sit",
+    "SittingDown": "SitD.",
+    "Smoking": "Smoke",
+    "Waiting": "Wait",
+    "WalkDog": "WalkD.",
+    "Walking": "Walk",
+    "WalkTogether": "WalkT.",
+}
 INPUT_NAMES = {"gt": "ground-truth 2D (projected)", "sh": "Stacked Hourglass detections"}
 
 
@@ -140,8 +152,10 @@ def coverage_notes(seqs: list[Sequence], input_name: str) -> list[str]:
         cameras.setdefault((s.subject, s.action), set()).add(s.camera)
     for (subject, action), names in sorted(recordings.items()):
         if len(names) < 2:
-            notes.append(f"{input_name}: {subject} {action} has only the recording {sorted(names)} "
-                         "(the standard test set has two per subject and action; the other is missing from the data)")  # fmt: skip
+            notes.append(
+                f"{input_name}: {subject} {action} has only the recording {sorted(names)} "
+                "(the standard test set has two per subject and action; the other is missing from the data)"
+            )
     for (subject, action), cams in sorted(cameras.items()):
         if len(cams) < 4:
             notes.append(f"{input_name}: {subject} '{action}' has {len(cams)} of 4 cameras ({sorted(cams)})")
@@ -202,9 +216,11 @@ def format_table(evals: list[Evaluation], subjects: tuple[str, ...] = TEST_SUBJE
         columns = list(ev.mpjpe)
         heads = [ACTIONS.get(a, a) for a in columns]
         width = max(6, *(len(h) for h in heads))
-        lines.append(f"Human3.6M {'+'.join(subjects)}, {INPUT_NAMES.get(ev.input, ev.input)}, "
-                     f"flip augmentation: {'yes' if ev.flip else 'no'} (errors in mm, "
-                     f"{sum(ev.frames.values())} camera-frames)")  # fmt: skip
+        lines.append(
+            f"Human3.6M {'+'.join(subjects)}, {INPUT_NAMES.get(ev.input, ev.input)}, "
+            f"flip augmentation: {'yes' if ev.flip else 'no'} (errors in mm, "
+            f"{sum(ev.frames.values())} camera-frames)"
+        )
         lines.append(f"{'Protocol':<14}" + "".join(f"{h:>{width + 1}}" for h in heads))
         for label, row in (("#1 MPJPE", ev.mpjpe), ("#2 P-MPJPE", ev.p_mpjpe)):
             lines.append(f"{label:<14}" + "".join(f"{row[a]:>{width + 1}.1f}" for a in columns))
@@ -221,25 +237,42 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     from .predictor import MODES, PRECISIONS
 
     p = p or argparse.ArgumentParser(prog="liftpose evaluate", description=__doc__.split("\n\n")[0])
-    p.add_argument("model", help="model name (e.g. h36m-27, see `liftpose models`) or folder with model.safetensors + config.json")
+    p.add_argument(
+        "model", help="model name (e.g. h36m-27, see `liftpose models`) or folder with model.safetensors + config.json"
+    )
     p.add_argument("--data", required=True, help="Human3.6M folder (poses_3d_world.npz, cameras.json, ...)")
-    p.add_argument("--input", choices=("gt", "sh", "both"), default="both",
-                   help="2D input: projected ground truth, Stacked Hourglass detections, or both (default)")  # fmt: skip
+    p.add_argument(
+        "--input",
+        choices=("gt", "sh", "both"),
+        default="both",
+        help="2D input: projected ground truth, Stacked Hourglass detections, or both (default)",
+    )
     flip = p.add_mutually_exclusive_group()
     flip.add_argument("--flip", dest="flip", action="store_const", const=(True,), help="only with flip augmentation")
     flip.add_argument("--no-flip", dest="flip", action="store_const", const=(False,), help="only without flip")
     p.set_defaults(flip=(False, True))
     p.add_argument("--subjects", nargs="+", default=list(TEST_SUBJECTS))
     p.add_argument("--cameras", nargs="+", help="only these camera ids (default: all four, the standard protocol)")
-    p.add_argument("--keypoints-2d", action="append", default=[], metavar="NPZ",
-                   help="also evaluate on a VideoPose3D data_2d_h36m_*.npz (e.g. cpn_ft_h36m_dbb); needs --allow-pickle")  # fmt: skip
-    p.add_argument("--allow-pickle", action="store_true", help="allow unpickling --keypoints-2d files (only for trusted files)")
+    p.add_argument(
+        "--keypoints-2d",
+        action="append",
+        default=[],
+        metavar="NPZ",
+        help="also evaluate on a VideoPose3D data_2d_h36m_*.npz (e.g. cpn_ft_h36m_dbb); needs --allow-pickle",
+    )
+    p.add_argument(
+        "--allow-pickle", action="store_true", help="allow unpickling --keypoints-2d files (only for trusted files)"
+    )
     p.add_argument("--json", help="also write the results as JSON to this file")
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--mode", choices=MODES, default="window", help="Lifter.predict mode (default: window)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the Lifter's choice)")
-    p.add_argument("--precision", choices=tuple(PRECISIONS), default="float32",
-                   help="arithmetic (default float32; half precision is for GPUs)")  # fmt: skip
+    p.add_argument(
+        "--precision",
+        choices=tuple(PRECISIONS),
+        default="float32",
+        help="arithmetic (default float32; half precision is for GPUs)",
+    )
     return p
 
 
@@ -248,8 +281,10 @@ def run(args: argparse.Namespace) -> list[Evaluation]:
     from .predictor import Lifter
 
     lifter = Lifter.from_pretrained(args.model, device=args.device)
-    extra = {f"vp3d-{Path(f).stem.removeprefix('data_2d_h36m_')}": read_positions_2d(f, allow_pickle=args.allow_pickle)
-             for f in args.keypoints_2d}  # fmt: skip
+    extra = {
+        f"vp3d-{Path(f).stem.removeprefix('data_2d_h36m_')}": read_positions_2d(f, allow_pickle=args.allow_pickle)
+        for f in args.keypoints_2d
+    }
     inputs = ("gt", "sh") if args.input == "both" else (args.input,)
     starts: dict[str, float] = {}
 
@@ -262,15 +297,31 @@ def run(args: argparse.Namespace) -> list[Evaluation]:
     subjects = tuple(args.subjects)
     cameras = tuple(args.cameras) if args.cameras else None
     options = {"mode": args.mode, "precision": args.precision, "batch_size": args.batch_size}
-    evals, notes = evaluate_h36m(lifter, args.data, subjects=subjects, inputs=inputs, flips=args.flip, options=options,
-                                 keypoints_2d=extra, progress=progress, cameras=cameras)  # fmt: skip
+    evals, notes = evaluate_h36m(
+        lifter,
+        args.data,
+        subjects=subjects,
+        inputs=inputs,
+        flips=args.flip,
+        options=options,
+        keypoints_2d=extra,
+        progress=progress,
+        cameras=cameras,
+    )
     print(format_table(evals, subjects))
     for note in notes:
         print(f"note: {note}")
     if args.json:
-        info = {"model": str(args.model), "data": str(args.data), "subjects": list(subjects),
-                "cameras": list(cameras or ("all",)), "mode": args.mode, "precision": args.precision,
-                "receptive_field": lifter.receptive_field, "seconds": round(time.time() - start, 1)}  # fmt: skip
+        info = {
+            "model": str(args.model),
+            "data": str(args.data),
+            "subjects": list(subjects),
+            "cameras": list(cameras or ("all",)),
+            "mode": args.mode,
+            "precision": args.precision,
+            "receptive_field": lifter.receptive_field,
+            "seconds": round(time.time() - start, 1),
+        }
         Path(args.json).write_text(json.dumps(to_json(evals, notes, **info), indent=2) + "\n")
         print(f"wrote {args.json}")
     return evals

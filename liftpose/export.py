@@ -100,4 +100,4 @@ def verify_onnx(model: StridedTransformer, path: str | Path, *, batch: int = 3, 
     got = session.run(list(OUTPUT_NAMES), {INPUT_NAME: x.numpy()})
     with torch.no_grad():
         want = model(x)
-    return max(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want))
+    return max(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want, strict=True))

@@ -54,28 +54,97 @@ from .errors import LiftposeError
 from .skeleton import JOINT_NAMES
 
 _COCO17 = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 _HALPE26 = _COCO17 + (
-    "head", "neck", "hip", "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe",
-    "left_heel", "right_heel",
-)  # fmt: skip
+    "head",
+    "neck",
+    "hip",
+    "left_big_toe",
+    "right_big_toe",
+    "left_small_toe",
+    "right_small_toe",
+    "left_heel",
+    "right_heel",
+)
 _BODY25 = (
-    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
-    "left_wrist", "mid_hip", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee",
-    "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear", "left_big_toe", "left_small_toe",
-    "left_heel", "right_big_toe", "right_small_toe", "right_heel",
-)  # fmt: skip
+    "nose",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "mid_hip",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_eye",
+    "left_eye",
+    "right_ear",
+    "left_ear",
+    "left_big_toe",
+    "left_small_toe",
+    "left_heel",
+    "right_big_toe",
+    "right_small_toe",
+    "right_heel",
+)
 _BLAZEPOSE33 = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
-    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
-    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel", "right_heel",
-    "left_foot_index", "right_foot_index",
-)  # fmt: skip
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
+)
 
 _HIPS = ("left_hip", "right_hip")
 _SHOULDERS = ("left_shoulder", "right_shoulder")
@@ -256,7 +325,9 @@ def _read_numpy(path: Path, read: Any) -> Any:
                 )
             return read(data)
     except (zipfile.BadZipFile, EOFError, OSError) as e:
-        raise LiftposeError(f"cannot read {path}: not a valid {path.suffix} file ({e}); is it truncated or corrupt?") from None
+        raise LiftposeError(
+            f"cannot read {path}: not a valid {path.suffix} file ({e}); is it truncated or corrupt?"
+        ) from None
     except ValueError as e:
         if isinstance(e, LiftposeError):
             raise
@@ -274,7 +345,8 @@ def _from_fields(fields: dict[str, Any], key: str | None, path: Path) -> Keypoin
         key = "keypoints" if "keypoints" in fields else arrays[0] if len(arrays) == 1 else None
     if key is None:
         raise LiftposeError(
-            f"{path.name} has the arrays {sorted(arrays)} and none is called 'keypoints'; pick one (key=..., CLI: --key)"
+            f"{path.name} has the arrays {sorted(arrays)} and none is called 'keypoints'; "
+            "pick one (key=..., CLI: --key)"
         )
     if key not in fields:
         raise LiftposeError(f"{path.name} has no array {key!r}; its entries are {sorted(fields)}; pick one (--key)")

@@ -117,7 +117,7 @@ def _body_axis(p: np.ndarray, straightness: float, collinear: float = 25.0) -> t
     legs (pelvis -> thorax within ``collinear`` degrees of ankles -> pelvis; a seated person with
     straight legs fails this). Returns (axis or None, mask of standing frames)."""
     legs = []
-    for hip, knee, ankle in zip(_HIPS, _KNEES, _ANKLES):
+    for hip, knee, ankle in zip(_HIPS, _KNEES, _ANKLES, strict=True):
         chain = np.linalg.norm(p[:, knee] - p[:, hip], axis=-1) + np.linalg.norm(p[:, ankle] - p[:, knee], axis=-1)
         legs.append(np.linalg.norm(p[:, ankle] - p[:, hip], axis=-1) >= straightness * chain)
     feet = p[:, list(_ANKLES)].mean(1)

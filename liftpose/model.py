@@ -150,7 +150,7 @@ class StridedTransformer(nn.Module):
         for layer in self.vte:
             x = layer(x)
         window = self.vte_head(x)
-        for pos, layer in zip(self.ste_pos, self.ste):
+        for pos, layer in zip(self.ste_pos, self.ste, strict=True):
             x = layer(x + pos[: x.shape[1]])
         centre = self.ste_head(x)[:, 0]
         return centre, window

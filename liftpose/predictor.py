@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -53,7 +53,7 @@ MODES = ("window", "fast")
 PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 #: ``progress``: a callable ``(frames_done, frames_total)``, or True for a tqdm bar.
-Progress = Union[Callable[[int, int], None], bool, None]
+Progress = Callable[[int, int], None] | bool | None
 
 
 class Lifter:
@@ -91,7 +91,7 @@ class Lifter:
         revision: str | None = None,
         local_files_only: bool = False,
         **kwargs,
-    ) -> "Lifter":
+    ) -> Lifter:
         """Load weights with :func:`liftpose.serialization.load_model` (a model-zoo name or a folder with
         ``model.safetensors`` + ``config.json``; default :func:`liftpose.registry.default_model`, the
         model chosen for detector input). ``revision`` picks a Hub revision of a named model and
@@ -206,7 +206,7 @@ class Lifter:
         normalized: bool = False,
         precision: str | None = None,
         check: bool = True,
-    ) -> "PoseStream":
+    ) -> PoseStream:
         """A :class:`~liftpose.stream.PoseStream` for frames that arrive one at a time (a live
         camera): ``push(frame)`` returns the poses completed so far, ``flush()`` the rest at the end.
         Arguments as in :meth:`predict`; the poses equal ``predict(whole sequence)`` (window mode,
@@ -220,7 +220,7 @@ class Lifter:
         return PoseStream(encoder, get_layout(layout), threshold, size, flip, normalized=normalized, check=check)
 
     def _lift_windows(
-        self, net: FoldedNet, x: torch.Tensor, flip: bool, batch_size: int, chunk_size: int, report: "_Report"
+        self, net: FoldedNet, x: torch.Tensor, flip: bool, batch_size: int, chunk_size: int, report: _Report
     ) -> torch.Tensor:
         """Normalised (N, L, J, 2) on the device -> centre-window poses (N, L, J, 3), pelvis zeroed."""
         n, length = x.shape[:2]
@@ -240,9 +240,7 @@ class Lifter:
         poses[..., ROOT, :] = 0
         return poses
 
-    def _lift_fast(
-        self, net: FoldedNet, x: torch.Tensor, flip: bool, batch_size: int, report: "_Report"
-    ) -> torch.Tensor:
+    def _lift_fast(self, net: FoldedNet, x: torch.Tensor, flip: bool, batch_size: int, report: _Report) -> torch.Tensor:
         """Normalised (N, L, J, 2) on the device -> full-window poses (N, L, J, 3), pelvis zeroed.
 
         Windows start at 0, T, 2T, ... and the last one ends at the last frame (it overlaps the one
@@ -281,11 +279,15 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     here: an unknown name or an absent CUDA device is a :class:`LiftposeError` naming the ones there are."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    available = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else ["cpu"]
+    available = (
+        ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else ["cpu"]
+    )
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise LiftposeError(f"unknown device {device!r}: expected one of {available} (or 'cuda' for the first GPU)") from None
+        raise LiftposeError(
+            f"unknown device {device!r}: expected one of {available} (or 'cuda' for the first GPU)"
+        ) from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise LiftposeError(

@@ -15,7 +15,7 @@ Typical use, for a 30 fps COCO detector output ``kp`` (T, 17, 3) with confidence
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

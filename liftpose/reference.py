@@ -10,7 +10,9 @@ from .skeleton import ROOT, flip_poses
 
 
 @torch.no_grad()
-def reference_predict(model: StridedTransformer, x: torch.Tensor, flip: bool, frames: int | None = None) -> torch.Tensor:
+def reference_predict(
+    model: StridedTransformer, x: torch.Tensor, flip: bool, frames: int | None = None
+) -> torch.Tensor:
     """Normalised 2D (L, 17, 2) -> poses (n, 17, 3) of the first ``frames`` (default all L) frames, pelvis zeroed."""
     t = model.cfg.frames
     padded = torch.cat([x[:1].expand(t // 2, -1, -1), x, x[-1:].expand(t // 2, -1, -1)])

@@ -135,4 +135,4 @@ def manifest_table(manifest: Mapping[str, ModelEntry] | None = None) -> str:
             measured += f"; {_p1_p2(acc, 'sh_')} (Stacked Hourglass 2D)"
         rows.append((e.name, str(e.config.frames), e.status, measured if acc else "not measured", e.licence))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(r, widths)), r[-1]]) for r in rows)
+    return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)), r[-1]]) for r in rows)

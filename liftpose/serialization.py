@@ -44,7 +44,7 @@ _OPTIONAL_SUFFIX = "num_batches_tracked"
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     try:
         with safe_open(str(path), framework="pt") as f:
-            return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
+            return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}  # noqa: SIM118 (safe_open is not a dict)
     except SafetensorError as e:
         raise WeightsError(f"not a safetensors file: {path} ({e}); re-download or re-convert it") from e
 
@@ -164,7 +164,7 @@ def load_model(
             f"the config does not match the weights in {path} (frames={cfg.frames}, strides={cfg.strides}): "
             f"{problems}; use the config saved with these weights or re-convert them"
         )
-    model.load_state_dict(tensors, strict=False)  # float16 files are cast to the float32 parameters here
+    model.load_state_dict(tensors, strict=True)  # float16 files are cast to the float32 parameters here
     return model.to(device).eval()
 
 

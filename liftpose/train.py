@@ -92,7 +92,7 @@ class WindowPool:
     detections: torch.Tensor | None = None  # (F, J, 2) normalised detector 2D of the same frames
 
     @classmethod
-    def from_sequences(cls, seqs: list[Sequence], frames: int, detections: list[Sequence] | None = None) -> "WindowPool":
+    def from_sequences(cls, seqs: list[Sequence], frames: int, detections: list[Sequence] | None = None) -> WindowPool:
         """``detections``: the same (subject, action, camera) sequences with detector 2D; a
         sequence without detections uses its ``seqs`` input in their place."""
         r = frames // 2
@@ -118,10 +118,12 @@ class WindowPool:
     def __len__(self) -> int:
         return len(self.centres)
 
-    def to(self, device: torch.device | str) -> "WindowPool":
+    def to(self, device: torch.device | str) -> WindowPool:
         """The same pool with its tensors on ``device`` (windows are then gathered there)."""
         detections = self.detections.to(device) if self.detections is not None else None
-        return WindowPool(self.inputs.to(device), self.targets.to(device), self.centres.to(device), self.radius, detections)
+        return WindowPool(
+            self.inputs.to(device), self.targets.to(device), self.centres.to(device), self.radius, detections
+        )
 
     def _window_frames(self, idx: torch.Tensor) -> torch.Tensor:
         w = self.centres[idx.to(self.centres.device), None]
@@ -287,8 +289,14 @@ class TrainConfig:
             yield name, _is_real(getattr(self, name)) and getattr(self, name) >= 0, "a number >= 0"
         for name in ("lr", "lr_decay"):
             yield name, _is_real(getattr(self, name)) and getattr(self, name) > 0, "a number > 0"
-        for name, least in (("batch", 1), ("steps", 0), ("epoch_samples", 0), ("log_every", 1), ("save_every", 1),
-                            ("eval_every", 0)):  # fmt: skip
+        for name, least in (
+            ("batch", 1),
+            ("steps", 0),
+            ("epoch_samples", 0),
+            ("log_every", 1),
+            ("save_every", 1),
+            ("eval_every", 0),
+        ):
             yield name, _is_int(getattr(self, name)) and getattr(self, name) >= least, f"an integer >= {least}"
         yield "seed", _is_int(self.seed), "an integer"
         for name in ("bf16", "resume"):
@@ -312,8 +320,10 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown, missing = set(d) - known, {"data", "out"} - set(d)
         if unknown or missing:
-            raise LiftposeError(f"a TrainConfig needs data and out and takes the fields {sorted(known)}: "
-                                f"got unknown fields {sorted(unknown)}, missing {sorted(missing)}")  # fmt: skip
+            raise LiftposeError(
+                f"a TrainConfig needs data and out and takes the fields {sorted(known)}: "
+                f"got unknown fields {sorted(unknown)}, missing {sorted(missing)}"
+            )
         d = dict(d)
         if isinstance(d.get("detector_augment"), Mapping):
             try:
@@ -470,8 +480,14 @@ class _Monitor:
         self.losses.append(loss)
         if self._due(step, self.config.log_every):
             rate = len(self.losses) * self.config.batch / (time.time() - self.t0)
-            log.info("step %d epoch %.2f lr %.2e loss %.5f (%.0f samples/s)",
-                     step, step / self.steps_per_epoch, lr, np.mean(self.losses), rate)  # fmt: skip
+            log.info(
+                "step %d epoch %.2f lr %.2e loss %.5f (%.0f samples/s)",
+                step,
+                step / self.steps_per_epoch,
+                lr,
+                np.mean(self.losses),
+                rate,
+            )
             self.t0, self.losses = time.time(), []
 
     def validate(self, model: StridedTransformer, step: int) -> None:
@@ -480,8 +496,9 @@ class _Monitor:
         subjects = "+".join(self.pools.val_subjects)
         for source, pool in self.pools.val.items():
             windows, error = min(MONITOR_WINDOWS, len(pool)), quick_eval(model, pool)
-            log.info("step %d val MPJPE (STE, %s 2D, %d windows of %s): %.1f mm",
-                     step, source, windows, subjects, error)  # fmt: skip
+            log.info(
+                "step %d val MPJPE (STE, %s 2D, %d windows of %s): %.1f mm", step, source, windows, subjects, error
+            )
 
 
 def _initial_model(config: TrainConfig, cfg: ModelConfig, warm_start: bool) -> StridedTransformer:
@@ -502,8 +519,11 @@ def train(config: TrainConfig) -> TrainResult:
     An ``argparse.Namespace`` of ``build_parser`` is still accepted, with a DeprecationWarning.
     """
     if isinstance(config, argparse.Namespace):
-        warnings.warn("train(argparse.Namespace) is deprecated: pass a TrainConfig, e.g. train(config_from_args(args))",
-                      DeprecationWarning, stacklevel=2)  # fmt: skip
+        warnings.warn(
+            "train(argparse.Namespace) is deprecated: pass a TrainConfig, e.g. train(config_from_args(args))",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         config = config_from_args(config)
     if not isinstance(config, TrainConfig):
         raise LiftposeError(f"train takes a TrainConfig, got {type(config).__name__}")
@@ -519,8 +539,9 @@ def train(config: TrainConfig) -> TrainResult:
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, amsgrad=True)
     pools = _load_pools(config, cfg.frames, device)
     steps_per_epoch = max(1, (config.epoch_samples or len(pools.train)) // config.batch)
-    batches = _StepBatches(pools.train, config.batch, config.seed, steps_per_epoch, config.detector_augment,
-                           config.noise_px / PX_PER_UNIT)  # fmt: skip
+    batches = _StepBatches(
+        pools.train, config.batch, config.seed, steps_per_epoch, config.detector_augment, config.noise_px / PX_PER_UNIT
+    )
     step = _read_checkpoint(checkpoint, model, opt, cfg) if resuming else 0
 
     model.train()
@@ -551,17 +572,29 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--data", required=True, help="Human3.6M folder (poses_3d_world.npz, cameras.json, ...)")
     p.add_argument("--out", required=True, help="output folder: last.pt, model.safetensors, config.json")
     p.add_argument("--frames", type=int, default=27)
-    p.add_argument("--input", choices=INPUTS, default="gt", help="2D input: projected ground truth or Stacked Hourglass")
-    p.add_argument("--noise-px", type=float, default=0.0, help="Gaussian noise std on 2D inputs, pixels of a 1000-px image")
+    p.add_argument(
+        "--input", choices=INPUTS, default="gt", help="2D input: projected ground truth or Stacked Hourglass"
+    )
+    p.add_argument(
+        "--noise-px", type=float, default=0.0, help="Gaussian noise std on 2D inputs, pixels of a 1000-px image"
+    )
     p.add_argument("--subjects", nargs="+", default=list(TRAIN_SUBJECTS))
     p.add_argument("--val-subjects", nargs="+", default=list(TEST_SUBJECTS), help="subjects of the quick monitor")
-    p.add_argument("--init-from", metavar="NAME_OR_PATH",
-                   help="start from another model's weights (any T: positional embeddings resampled in time)")  # fmt: skip
+    p.add_argument(
+        "--init-from",
+        metavar="NAME_OR_PATH",
+        help="start from another model's weights (any T: positional embeddings resampled in time)",
+    )
     aug = DetectorAugment()
-    p.add_argument("--detector-aug", action="store_true",
-                   help="detector-like inputs: real SH detections for a fraction of windows, imitated detector errors "
-                        "for the rest (liftpose.augment); the --aug-* options set its strengths")  # fmt: skip
-    p.add_argument("--aug-detections", type=float, default=aug.detections, help="fraction of windows from SH detections")
+    p.add_argument(
+        "--detector-aug",
+        action="store_true",
+        help="detector-like inputs: real SH detections for a fraction of windows, imitated detector errors "
+        "for the rest (liftpose.augment); the --aug-* options set its strengths",
+    )
+    p.add_argument(
+        "--aug-detections", type=float, default=aug.detections, help="fraction of windows from SH detections"
+    )
     p.add_argument("--aug-offset-px", type=float, default=aug.offset_px, help="per-joint definition offset std (px)")
     p.add_argument("--aug-jitter-px", type=float, default=aug.jitter_px, help="largest per-frame jitter std (px)")
     p.add_argument("--aug-drop", type=float, default=aug.drop, help="probability of dropped, interpolated joints")
@@ -569,13 +602,19 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--aug-framing", type=float, default=aug.framing, help="probability of rescaling/moving the person")
     p.add_argument("--aug-scale", type=float, default=aug.scale, help="scale range [1/s, s] of --aug-framing")
     p.add_argument("--aug-shift", type=float, default=aug.shift, help="shift range (normalised units) of --aug-framing")
-    p.add_argument("--bone-weight", type=float, default=0.0,
-                   help="weight of a bone-length error term added to the loss (0: the paper's loss)")  # fmt: skip
+    p.add_argument(
+        "--bone-weight",
+        type=float,
+        default=0.0,
+        help="weight of a bone-length error term added to the loss (0: the paper's loss)",
+    )
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--steps", type=int, default=10_000)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-decay", type=float, default=0.95, help="multiplied into the lr once per epoch")
-    p.add_argument("--epoch-samples", type=int, default=0, help="samples per 'epoch' for the lr decay (0: the whole set)")
+    p.add_argument(
+        "--epoch-samples", type=int, default=0, help="samples per 'epoch' for the lr decay (0: the whole set)"
+    )
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (fast on CPUs with AVX512-BF16 and on GPUs)")
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--max-minutes", type=float, help="stop after this many minutes (checkpoint and weights written)")
@@ -590,8 +629,15 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
 
 #: DetectorAugment fields with an ``--aug-*`` option (``--aug-offset-px`` sets ``offset_px``).
 _AUG_OPTIONS: tuple[str, ...] = (
-    "detections", "offset_px", "jitter_px", "drop", "adapter", "framing", "scale", "shift",
-)  # fmt: skip
+    "detections",
+    "offset_px",
+    "jitter_px",
+    "drop",
+    "adapter",
+    "framing",
+    "scale",
+    "shift",
+)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

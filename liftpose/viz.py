@@ -69,7 +69,7 @@ def _upright(pose: np.ndarray) -> np.ndarray:
     return np.stack([pose[..., 0], pose[..., 2], -pose[..., 1]], axis=-1)
 
 
-def _set_cube(ax: "Axes", points: np.ndarray, margin: float = 0.1) -> None:
+def _set_cube(ax: Axes, points: np.ndarray, margin: float = 0.1) -> None:
     """Equal-scale cube around all ``points`` (..., 3) in plot coordinates."""
     lo, hi = points.reshape(-1, 3).min(0), points.reshape(-1, 3).max(0)
     centre, radius = (lo + hi) / 2, (hi - lo).max() / 2 + margin
@@ -81,20 +81,20 @@ def _set_cube(ax: "Axes", points: np.ndarray, margin: float = 0.1) -> None:
     ax.tick_params(labelsize=7)
 
 
-def _new_axes_3d() -> "Axes":
+def _new_axes_3d() -> Axes:
     return _pyplot().figure(figsize=(5, 5)).add_subplot(projection="3d")
 
 
 def plot_pose_3d(
     pose: Any,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     *,
     title: str | None = None,
     linestyle: str = "-",
     alpha: float = 1.0,
     elev: float = VIEW["elev"],
     azim: float = VIEW["azim"],
-) -> "Axes":
+) -> Axes:
     """Draw one camera-frame pose (17, 3) (metres) as an upright skeleton on a 3D axes.
 
     ``ax`` defaults to a new figure; call twice on the same axes to overlay, e.g. the ground truth
@@ -120,11 +120,11 @@ def plot_pose_3d(
 
 def plot_pose_2d(
     keypoints: Any,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     *,
     image_size: tuple[int, int] | None = None,
     title: str | None = None,
-) -> "Axes":
+) -> Axes:
     """Draw one frame of 2D keypoints (17, 2) in pixels (u right, v down) as a skeleton.
 
     With ``image_size=(width, height)`` the axes show the whole image, otherwise the keypoints.
@@ -164,7 +164,7 @@ def plot_lifted(
     return fig
 
 
-def _frame_2d(ax: "Axes", keypoints: np.ndarray, image_size: tuple[int, int] | None) -> None:
+def _frame_2d(ax: Axes, keypoints: np.ndarray, image_size: tuple[int, int] | None) -> None:
     """Image axes: v grows downwards, equal scale, the image or the keypoints' extent in view."""
     if image_size is not None:
         w, h = image_size
@@ -270,13 +270,13 @@ def joint_errors(pred: Any, target: Any, *, procrustes: bool = False) -> np.ndar
 def plot_joint_errors(
     pred: Any,
     target: Any,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     *,
     procrustes: bool = False,
     scale: float = 1000.0,
     unit: str = "mm",
     title: str | None = None,
-) -> "Axes":
+) -> Axes:
     """Bar chart of :func:`joint_errors` per joint (times ``scale``, default metres -> mm), bars
     coloured by side, with the mean over joints (MPJPE, or P-MPJPE with ``procrustes``) as a line.
     Returns the axes.

@@ -53,7 +53,7 @@ def transfer_weights(source: StridedTransformer, target: StridedTransformer) -> 
                 value.copy_(resample_in_time(src[name], target.cfg.frames))
             elif name == "ste_pos" and src[name].shape[0] == value.shape[0] and src[name].shape[-1] == value.shape[-1]:
                 value.zero_()
-                for layer, (n_src, n_dst) in enumerate(zip(_ste_lengths(source), _ste_lengths(target))):
+                for layer, (n_src, n_dst) in enumerate(zip(_ste_lengths(source), _ste_lengths(target), strict=True)):
                     value[layer, :n_dst] = resample_in_time(src[name][layer, :n_src], n_dst)
             elif src[name].shape == value.shape:
                 value.copy_(src[name])
@@ -68,7 +68,10 @@ def init_from(target: StridedTransformer, name_or_path: str | Path) -> list[str]
     source = load_model(name_or_path)
     skipped = transfer_weights(source, target)
     log.info(
-        "initialised T=%d from %s (T=%d)%s", target.cfg.frames, name_or_path, source.cfg.frames,
+        "initialised T=%d from %s (T=%d)%s",
+        target.cfg.frames,
+        name_or_path,
+        source.cfg.frames,
         f"; not carried: {skipped}" if skipped else "; every weight carried",
-    )  # fmt: skip
+    )
     return skipped

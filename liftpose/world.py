@@ -7,8 +7,8 @@ What the model cannot know, from 2D keypoints of one uncalibrated view:
   focal length (``to_world(..., trajectory=...)`` adds it); its depth is as right as the assumed body
   size and focal length.
 - **Absolute scale.** Poses come out at the size of an average Human3.6M subject (an ankle-to-head
-  joint chain of about 1.6-1.7 m, see ``body_height``). A child or a tall adult gets the same size: use ``scale_to_height``
-  if you know the person's height.
+  joint chain of about 1.6-1.7 m, see ``body_height``). A child or a tall adult gets the same size:
+  use ``scale_to_height`` if you know the person's height.
 - **The camera's orientation.** Camera frame: x right, y down, z forward (into the scene). Which way
   is "up" in the world depends on how the camera was held; ``camera_to_world`` takes it as given
   (``DEMO_ROTATION``, ``LEVEL_CAMERA`` or your own rotation); ``to_world(..., rotation="estimate")``

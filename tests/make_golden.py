@@ -20,7 +20,9 @@ INPUT = ROOT.parent / "examples" / "data" / "walk_coco17.json"  # committed, syn
 def golden_poses(name: str) -> np.ndarray:
     """(T, 17, 3) poses of the committed synthetic walk, window mode with flip, on the CPU."""
     data = load_keypoints(INPUT)
-    return Lifter.from_pretrained(name, device="cpu").predict(data.keypoints, data.image_size, layout=data.layout, fps=data.fps)
+    return Lifter.from_pretrained(name, device="cpu").predict(
+        data.keypoints, data.image_size, layout=data.layout, fps=data.fps
+    )
 
 
 def bundled_models() -> list[str]:

@@ -84,8 +84,9 @@ def test_normalised_coordinates_with_a_pixel_size_are_an_error_and_normalized_tr
     with pytest.raises(LiftposeError, match=r"look normalised.*normalized=True with image_size=\(640, 480\)"):
         lifter.predict(unit, SIZE, layout="coco17")
     pixels = lifter.predict(COCO[:40], SIZE, layout="coco17", flip=False)
-    np.testing.assert_allclose(lifter.predict(unit, SIZE, layout="coco17", normalized=True, flip=False), pixels,
-                               atol=1e-5, rtol=0)  # fmt: skip
+    np.testing.assert_allclose(
+        lifter.predict(unit, SIZE, layout="coco17", normalized=True, flip=False), pixels, atol=1e-5, rtol=0
+    )
     with pytest.raises(LiftposeError, match="look like pixels; drop normalized=True"):
         lifter.predict(COCO, SIZE, layout="coco17", normalized=True)
 
@@ -94,8 +95,11 @@ def test_normalised_coordinates_with_a_pixel_size_are_an_error_and_normalized_tr
 def test_a_far_outside_point_is_missing_and_counted(lifter, value):
     garbage = COCO[:40].copy()
     garbage[30, 9, :2] = value  # left wrist of frame 30
-    with pytest.warns(LiftposeWarning, match=r"1 of \d+ keypoints lie .* outside the 640x480 image.*frame 30, joint "
-                      r"'left_wrist'.*treated as missing"):  # fmt: skip
+    with pytest.warns(
+        LiftposeWarning,
+        match=r"1 of \d+ keypoints lie .* outside the 640x480 image.*frame 30, joint "
+        r"'left_wrist'.*treated as missing",
+    ):
         out = lifter.predict(garbage, SIZE, layout="coco17", flip=False)
     missing = COCO[:40].copy()
     missing[30, 9, :2] = np.nan
@@ -158,8 +162,13 @@ def test_missing_joint_is_named_in_the_input_layout(lifter):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
-@pytest.mark.parametrize("device, match", [("cuda", "sees no CUDA GPU.*available devices: \\['cpu'\\]"),
-                                           ("gpu", "unknown device 'gpu': expected one of \\['cpu'\\]")])  # fmt: skip
+@pytest.mark.parametrize(
+    "device, match",
+    [
+        ("cuda", "sees no CUDA GPU.*available devices: \\['cpu'\\]"),
+        ("gpu", "unknown device 'gpu': expected one of \\['cpu'\\]"),
+    ],
+)
 def test_unavailable_device_is_a_liftpose_error(device, match):
     with pytest.raises(LiftposeError, match=match):
         Lifter.from_pretrained("h36m-27", device=device)

@@ -116,8 +116,12 @@ def test_bad_image_size_is_a_usage_error(capsys):
 
 
 def test_console_script_exit_code(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "liftpose.cli", "lift", str(tmp_path / "none.json"), "-o", "x.npz"],
-                         check=False, capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "liftpose.cli", "lift", str(tmp_path / "none.json"), "-o", "x.npz"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and "no such keypoint file" in run.stderr and "Traceback" not in run.stderr
 
 

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 import pytest
+from conftest import DATA
 from synthetic_h36m import write_synthetic_h36m
 
-from conftest import DATA
 from liftpose.datasets.compact import DETECTIONS_FILE, POSES_FILE, compare, pack, unpack
 from liftpose.datasets.h36m import load_h36m
 
@@ -59,9 +59,10 @@ def test_load_h36m_reads_the_unpacked_folder_as_the_original(synthetic, unpacked
     folder, _ = unpacked
     for source in ("gt", "sh"):
         a, b = load_h36m(synthetic, ("S1", "S9"), source), load_h36m(folder, ("S1", "S9"), source)
-        assert [(s.subject, s.action, s.camera, s.width, s.height) for s in a] == \
-            [(s.subject, s.action, s.camera, s.width, s.height) for s in b]  # fmt: skip
-        for sa, sb in zip(a, b):
+        assert [(s.subject, s.action, s.camera, s.width, s.height) for s in a] == [
+            (s.subject, s.action, s.camera, s.width, s.height) for s in b
+        ]
+        for sa, sb in zip(a, b, strict=True):
             assert sa.poses_3d.shape == sb.poses_3d.shape and sa.keypoints_2d.shape == sb.keypoints_2d.shape
             # root-relative camera frame: two world points each off by <= 0.5 mm per coordinate
             joint_mm = 1000 * np.linalg.norm(sa.poses_3d - sb.poses_3d, axis=-1)

@@ -58,7 +58,9 @@ def test_unexpected_key_is_named(official_27, tmp_path):
 
 def test_misshaped_tensor_is_named_with_its_official_key(official_27, tmp_path):
     state = {**official_27, "fcn.1.weight": torch.zeros(48, 256, 1)}
-    with pytest.raises(CheckpointError, match=r"ste_head\.linear\.weight \(from fcn\.1\.weight\) \(48, 256\) instead of \(51, 256\)"):
+    with pytest.raises(
+        CheckpointError, match=r"ste_head\.linear\.weight \(from fcn\.1\.weight\) \(48, 256\) instead of \(51, 256\)"
+    ):
         convert_official(_save(state, tmp_path / "x.pth"), tmp_path / "out")
 
 
@@ -71,7 +73,9 @@ def test_strides_override_is_written_to_the_config(reference_dir, tmp_path):
 
 
 def test_strides_with_another_layer_count_name_the_extra_layers(reference_dir, tmp_path):
-    with pytest.raises(CheckpointError, match=r"strides=\(27,\).*unexpected keys: Transformer_reduce\.model\.layers\.1"):
+    with pytest.raises(
+        CheckpointError, match=r"strides=\(27,\).*unexpected keys: Transformer_reduce\.model\.layers\.1"
+    ):
         convert_official(reference_dir / "official_T27.pth", tmp_path, strides=(27,))
 
 
@@ -101,7 +105,9 @@ def test_liftpose_weights_are_not_converted_twice(reference_dir, tmp_path):
 
 
 def test_released_refine_checkpoint_is_recognised_as_the_refine_module(reference_dir, tmp_path):
-    with pytest.raises(CheckpointError, match=r"optional refine module \(post_refine\.\* keys\), not the lifting network"):
+    with pytest.raises(
+        CheckpointError, match=r"optional refine module \(post_refine\.\* keys\), not the lifting network"
+    ):
         convert_official(reference_dir / "official_refine_4365.pth", tmp_path)
 
 

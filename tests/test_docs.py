@@ -62,8 +62,9 @@ def _inputs(folder: Path) -> None:
     (folder / "official.pth").symlink_to(REFERENCE / "official_T27.pth")
     (folder / "official_T243.pth").symlink_to(REFERENCE / "official_T243.pth")
     meta = {"layout_name": "coco", "num_joints": 17, "video_metadata": {"walk.mp4": {"w": 640, "h": 480}}}
-    np.savez(folder / "data_2d_custom_myvideos.npz", positions_2d={"walk.mp4": {"custom": [coco[..., :2]]}},
-             metadata=meta)  # fmt: skip
+    np.savez(
+        folder / "data_2d_custom_myvideos.npz", positions_2d={"walk.mp4": {"custom": [coco[..., :2]]}}, metadata=meta
+    )
 
 
 def _namespace() -> dict:
@@ -77,11 +78,19 @@ def _namespace() -> dict:
     poses = lifter.predict(h36m, (1920, 1080), flip=False)
     rng = np.random.default_rng(0)
     return {
-        "np": np, "lifter": lifter, "keypoints_2d": h36m, "coco_kps": coco, "coco_keypoints": coco,
-        "keypoints": coco, "w": 1920, "h": 1080, "poses": poses,
+        "np": np,
+        "lifter": lifter,
+        "keypoints_2d": h36m,
+        "coco_kps": coco,
+        "coco_keypoints": coco,
+        "keypoints": coco,
+        "w": 1920,
+        "h": 1080,
+        "poses": poses,
         "ground_truth": poses + rng.normal(0, 0.02, poses.shape).astype(np.float32),
-        "camera": list(coco), "detector": list(coco),
-    }  # fmt: skip
+        "camera": list(coco),
+        "detector": list(coco),
+    }
 
 
 def _extras() -> set[str]:
@@ -187,7 +196,7 @@ def test_no_doc_names_a_model_that_does_not_load():
     for path in DOCS:
         if _name(path) in NOT_RUN:
             continue
-        for marker, _, language, code, line in blocks(path):
+        for marker, _, _language, code, line in blocks(path):
             for name in unavailable:
                 assert marker == "skip" or name not in code, f"{_name(path)}:{line} uses {name}, which does not load"
         for name in unavailable:

@@ -60,8 +60,21 @@ def test_options_are_keyword_only(lifter, data):
 
 def test_command_writes_the_table_as_json(converted_27, data, tmp_path, capsys):
     out = tmp_path / "eval.json"
-    evaluate_main([str(converted_27), "--data", str(data), "--input", "gt", "--cameras", "54138969",
-                   "--json", str(out), "--device", "cpu"])  # fmt: skip
+    evaluate_main(
+        [
+            str(converted_27),
+            "--data",
+            str(data),
+            "--input",
+            "gt",
+            "--cameras",
+            "54138969",
+            "--json",
+            str(out),
+            "--device",
+            "cpu",
+        ]
+    )
     result = json.loads(out.read_text())
     assert result["cameras"] == ["54138969"] and result["unit"] == "mm" and result["precision"] == "float32"
     assert [(r["input"], r["flip"]) for r in result["results"]] == [("gt", False), ("gt", True)]

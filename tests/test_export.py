@@ -28,7 +28,7 @@ def converted(reference_dir, tmp_path, frames: int) -> tuple[StridedTransformer,
     """The official parity fixture converted to liftpose weights: (model in eval mode, its folder)."""
     out = convert_official(reference_dir / f"official_T{frames}.pth", tmp_path / f"T{frames}")
     model = StridedTransformer(ModelConfig.load(out / "config.json")).eval()
-    model.load_state_dict(load_file(out / "model.safetensors"), strict=False)
+    model.load_state_dict(load_file(out / "model.safetensors"), strict=True)
     return model, out
 
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import DATA
+
 from liftpose.formats import LAYOUTS, get_layout, to_h36m
 from liftpose.skeleton import JOINT_NAMES, LEFT_JOINTS, RIGHT_JOINTS
 
@@ -18,7 +18,9 @@ def mmpose_coco_to_h36m(k: np.ndarray) -> np.ndarray:
     out[..., 8, :] = (k[..., 5, :] + k[..., 6, :]) / 2
     out[..., 10, :] = (k[..., 1, :] + k[..., 2, :]) / 2
     out[..., 7, :] = (out[..., 0, :] + out[..., 8, :]) / 2
-    out[..., [1, 2, 3, 4, 5, 6, 9, 11, 12, 13, 14, 15, 16], :] = k[..., [12, 14, 16, 11, 13, 15, 0, 5, 7, 9, 6, 8, 10], :]
+    out[..., [1, 2, 3, 4, 5, 6, 9, 11, 12, 13, 14, 15, 16], :] = k[
+        ..., [12, 14, 16, 11, 13, 15, 0, 5, 7, 9, 6, 8, 10], :
+    ]
     return out
 
 

@@ -12,7 +12,9 @@ from liftpose.registry import load_manifest
 @pytest.mark.parametrize("name", bundled_models())
 def test_bundled_model_reproduces_its_golden_poses(name):
     golden = np.load(ROOT / "golden" / f"{name}.npz")
-    assert str(golden["sha256"]) == load_manifest()[name].sha256, "weights changed: regenerate with tests/make_golden.py"
+    assert str(golden["sha256"]) == load_manifest()[name].sha256, (
+        "weights changed: regenerate with tests/make_golden.py"
+    )
     poses = golden_poses(name)
     assert poses.shape == golden["poses"].shape
     np.testing.assert_allclose(poses, golden["poses"], atol=2e-5, rtol=0)
@@ -20,10 +22,10 @@ def test_bundled_model_reproduces_its_golden_poses(name):
 
 def test_a_changed_weight_is_caught_by_the_tolerance():
     import torch
+    from make_golden import INPUT
 
     from liftpose import Lifter
     from liftpose.formats import load_keypoints
-    from make_golden import INPUT
 
     name = bundled_models()[0]
     data = load_keypoints(INPUT)

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 import torch
+from conftest import REPO
 from synthetic_h36m import write_synthetic_h36m
 
-from conftest import REPO
 from liftpose.datasets.compact import pack
 from liftpose.serialization import load_model
 
@@ -17,9 +17,21 @@ SCRIPT = REPO / "tools" / "gpu_train_243.sh"
 
 
 def _run(tmp_path, out, **env):
-    settings = {"DEVICE": "cpu", "FRAMES": "27", "BATCH": "4", "THREADS": "1", "EVAL_EVERY": "0", "LOG_EVERY": "1",
-                "INIT": "", "EXTRA": "--subjects S1", "PYTHON": sys.executable, "PACK": str(tmp_path / "pack.npz"), "WORK": str(tmp_path / "work"),
-                "OUT": str(out), **env}  # fmt: skip
+    settings = {
+        "DEVICE": "cpu",
+        "FRAMES": "27",
+        "BATCH": "4",
+        "THREADS": "1",
+        "EVAL_EVERY": "0",
+        "LOG_EVERY": "1",
+        "INIT": "",
+        "EXTRA": "--subjects S1",
+        "PYTHON": sys.executable,
+        "PACK": str(tmp_path / "pack.npz"),
+        "WORK": str(tmp_path / "work"),
+        "OUT": str(out),
+        **env,
+    }
     return subprocess.run(["bash", str(SCRIPT)], env={**os.environ, **settings}, capture_output=True, text=True)
 
 
@@ -35,7 +47,7 @@ def test_script_unpacks_trains_resumes_and_writes_the_model_to_out(tmp_path):
     half = load_model(tmp_path / "out2" / "h36m-27")
     full = load_model(tmp_path / "out2" / "run")
     assert (tmp_path / "out2" / "train.log").read_text().count("step 2 ") >= 1  # the log spans both commands
-    for (name, a), b in zip(half.state_dict().items(), full.state_dict().values()):
+    for (name, a), b in zip(half.state_dict().items(), full.state_dict().values(), strict=True):
         if a.is_floating_point():  # the float16 copy is the float32 model rounded, nothing else
             torch.testing.assert_close(a, b.half().float(), rtol=0, atol=0, msg=name)
 

@@ -3,9 +3,9 @@ in ../shared/data/h36m (marked ``data``: ``pytest -m data``)."""
 
 import numpy as np
 import pytest
+from conftest import DATA
 from synthetic_h36m import write_synthetic_h36m
 
-from conftest import DATA
 from liftpose.datasets.h36m import (
     CAMERA_IDS,
     SH_INTERPOLATED,

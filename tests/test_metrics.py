@@ -131,8 +131,10 @@ def test_n_mpjpe_uses_the_least_squares_scale():
     pred = random_poses((4,), 7)
     target = pred * 1.7 + np.random.default_rng(70).normal(scale=0.3, size=pred.shape)
     np.testing.assert_allclose(n_mpjpe(pred, pred * 2.5), 0, atol=1e-12)
-    for p, t, err in zip(pred, target, n_mpjpe(pred, target)):
-        best = minimize_scalar(lambda s: np.sum((s * p - t) ** 2), bounds=(0, 10), method="bounded", options={"xatol": 1e-12})
+    for p, t, err in zip(pred, target, n_mpjpe(pred, target), strict=True):
+        best = minimize_scalar(
+            lambda s, p=p, t=t: np.sum((s * p - t) ** 2), bounds=(0, 10), method="bounded", options={"xatol": 1e-12}
+        )
         np.testing.assert_allclose(err, mpjpe(best.x * p, t), rtol=1e-6)
 
 

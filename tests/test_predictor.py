@@ -28,7 +28,7 @@ W, H = 1000, 1002
 def _converted_model(reference_dir, tmp_path_factory, frames: int) -> StridedTransformer:
     out = convert_official(reference_dir / f"official_T{frames}.pth", tmp_path_factory.mktemp(f"T{frames}"))
     model = StridedTransformer(ModelConfig.load(out / "config.json")).eval()
-    model.load_state_dict(load_file(out / "model.safetensors"), strict=False)
+    model.load_state_dict(load_file(out / "model.safetensors"), strict=True)
     return model
 
 
@@ -45,9 +45,27 @@ def model243(reference_dir, tmp_path_factory):
 #: An upright person in Human3.6M joint order, pixels in the W x H image (the input checks of
 #: liftpose.checks expect a body, not random points).
 UPRIGHT = np.array(
-    [[500, 500], [470, 500], [465, 600], [460, 700], [530, 500], [535, 600], [540, 700], [500, 440], [500, 380],
-     [500, 350], [500, 320], [545, 385], [570, 440], [580, 495], [455, 385], [430, 440], [420, 495]], np.float64
-)  # fmt: skip
+    [
+        [500, 500],
+        [470, 500],
+        [465, 600],
+        [460, 700],
+        [530, 500],
+        [535, 600],
+        [540, 700],
+        [500, 440],
+        [500, 380],
+        [500, 350],
+        [500, 320],
+        [545, 385],
+        [570, 440],
+        [580, 495],
+        [455, 385],
+        [430, 440],
+        [420, 495],
+    ],
+    np.float64,
+)
 
 
 def _pixels(frames: int, seed: int = 0, lead: tuple[int, ...] = ()) -> np.ndarray:
@@ -94,7 +112,7 @@ def test_batch_of_sequences_equals_one_by_one(model27):
     lifter = Lifter(model27, "cpu", batch_size=5, chunk_size=9)
     out = lifter.predict(pixels, (W, H))
     assert out.shape == (3, 30, 17, 3)
-    for seq, poses in zip(pixels, out):
+    for seq, poses in zip(pixels, out, strict=True):
         np.testing.assert_allclose(poses, lifter.predict(seq, (W, H)), atol=1e-5, rtol=0)
 
 
@@ -334,7 +352,7 @@ def test_fast_mode_is_the_vte_output_on_non_overlapping_windows(model27, frames,
 def test_fast_mode_long_receptive_field_and_batches(model243):
     pixels = _pixels(250, seed=14, lead=(2,))
     out = Lifter(model243, "cpu").predict(pixels, (W, H), mode="fast")
-    for seq, poses in zip(pixels, out):
+    for seq, poses in zip(pixels, out, strict=True):
         np.testing.assert_allclose(poses, _fast_reference(model243, seq, flip=True), atol=1e-5, rtol=0)
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import DATA
+
 from liftpose.formats import to_h36m
 from liftpose.preprocess import DEFAULT_THRESHOLD, fill_gaps, resample, resampled_length, valid_mask
 

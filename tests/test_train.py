@@ -32,8 +32,18 @@ def data(tmp_path_factory):
 
 
 def _config(data, out, steps, **options):
-    small = dict(frames=27, subjects=("S1",), batch=4, steps=steps, epoch_samples=16, noise_px=2.0, threads=1,
-                 log_every=5, save_every=5, eval_every=0)  # fmt: skip
+    small = dict(
+        frames=27,
+        subjects=("S1",),
+        batch=4,
+        steps=steps,
+        epoch_samples=16,
+        noise_px=2.0,
+        threads=1,
+        log_every=5,
+        save_every=5,
+        eval_every=0,
+    )
     return TrainConfig(data, out, **{**small, **options})
 
 
@@ -44,7 +54,7 @@ def test_resumed_run_has_the_losses_and_weights_of_an_uninterrupted_one(data, tm
     assert (first.first_step, resumed.first_step, resumed.step) == (0, 5, 10)
     assert first.losses + resumed.losses == straight.losses  # bit-identical, not just close
     a, b = load_model(tmp_path / "a"), load_model(tmp_path / "b")
-    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values()):
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(pa, pb), name
     assert capsys.readouterr().out == ""  # a library call logs, it does not print
 
@@ -88,9 +98,22 @@ def test_resume_with_another_receptive_field_is_refused(data, tmp_path):
 
 def test_config_round_trips_through_json(tmp_path):
     augment = DetectorAugment(drop=0.3, max_dropped_joints=2)
-    config = TrainConfig("data/h36m", tmp_path / "run", frames=81, input="sh", subjects=["S1", "S5"],
-                         init_from="h36m-27", detector_augment=augment, noise_px=1.5, lr=5e-4, max_minutes=6.5,
-                         device="cuda:1", bf16=True, resume=True, seed=3)  # fmt: skip
+    config = TrainConfig(
+        "data/h36m",
+        tmp_path / "run",
+        frames=81,
+        input="sh",
+        subjects=["S1", "S5"],
+        init_from="h36m-27",
+        detector_augment=augment,
+        noise_px=1.5,
+        lr=5e-4,
+        max_minutes=6.5,
+        device="cuda:1",
+        bf16=True,
+        resume=True,
+        seed=3,
+    )
     path = config.save(tmp_path / "c.json")
     loaded = TrainConfig.load(path)
     assert loaded == config and loaded.subjects == ("S1", "S5") and loaded.detector_augment.drop == 0.3
@@ -102,10 +125,24 @@ def test_config_round_trips_through_json(tmp_path):
 
 @pytest.mark.parametrize(
     "name, value",
-    [("frames", 28), ("input", "cpn"), ("batch", 0), ("steps", 2.5), ("lr", -1e-3), ("lr_decay", 0), ("noise_px", -1.0),
-     ("subjects", "S1"), ("subjects", ()), ("eval_every", -1), ("device", "gpu"), ("threads", 0), ("max_minutes", -2.0),
-     ("bf16", "yes"), ("detector_augment", {"drop": 0.5})],
-)  # fmt: skip
+    [
+        ("frames", 28),
+        ("input", "cpn"),
+        ("batch", 0),
+        ("steps", 2.5),
+        ("lr", -1e-3),
+        ("lr_decay", 0),
+        ("noise_px", -1.0),
+        ("subjects", "S1"),
+        ("subjects", ()),
+        ("eval_every", -1),
+        ("device", "gpu"),
+        ("threads", 0),
+        ("max_minutes", -2.0),
+        ("bf16", "yes"),
+        ("detector_augment", {"drop": 0.5}),
+    ],
+)
 def test_bad_values_name_the_option_and_the_value(name, value):
     with pytest.raises(LiftposeError) as caught:
         TrainConfig("d", "o", **{name: value})
@@ -120,22 +157,100 @@ def test_config_is_frozen():
 
 def test_config_from_args_reads_every_option():
     args = build_parser().parse_args(
-        ["--data", "d", "--out", "o", "--frames", "81", "--input", "sh", "--noise-px", "1.5", "--subjects", "S1", "S6",
-         "--val-subjects", "S9", "--init-from", "h36m-27", "--detector-aug", "--aug-detections", "0.25",
-         "--aug-offset-px", "5", "--aug-jitter-px", "3", "--aug-drop", "0.1", "--aug-adapter", "0.2",
-         "--aug-framing", "0.3", "--aug-scale", "1.2", "--aug-shift", "0.1", "--bone-weight", "0.5", "--batch", "64",
-         "--steps", "100", "--lr", "2e-4", "--lr-decay", "0.9", "--epoch-samples", "640", "--bf16", "--device", "cpu",
-         "--max-minutes", "3", "--threads", "2", "--seed", "7", "--resume", "--log-every", "10", "--save-every", "20",
-         "--eval-every", "30"]
-    )  # fmt: skip
-    augment = DetectorAugment(detections=0.25, offset_px=5, jitter_px=3, drop=0.1, adapter=0.2, framing=0.3, scale=1.2,
-                              shift=0.1)  # fmt: skip
+        [
+            "--data",
+            "d",
+            "--out",
+            "o",
+            "--frames",
+            "81",
+            "--input",
+            "sh",
+            "--noise-px",
+            "1.5",
+            "--subjects",
+            "S1",
+            "S6",
+            "--val-subjects",
+            "S9",
+            "--init-from",
+            "h36m-27",
+            "--detector-aug",
+            "--aug-detections",
+            "0.25",
+            "--aug-offset-px",
+            "5",
+            "--aug-jitter-px",
+            "3",
+            "--aug-drop",
+            "0.1",
+            "--aug-adapter",
+            "0.2",
+            "--aug-framing",
+            "0.3",
+            "--aug-scale",
+            "1.2",
+            "--aug-shift",
+            "0.1",
+            "--bone-weight",
+            "0.5",
+            "--batch",
+            "64",
+            "--steps",
+            "100",
+            "--lr",
+            "2e-4",
+            "--lr-decay",
+            "0.9",
+            "--epoch-samples",
+            "640",
+            "--bf16",
+            "--device",
+            "cpu",
+            "--max-minutes",
+            "3",
+            "--threads",
+            "2",
+            "--seed",
+            "7",
+            "--resume",
+            "--log-every",
+            "10",
+            "--save-every",
+            "20",
+            "--eval-every",
+            "30",
+        ]
+    )
+    augment = DetectorAugment(
+        detections=0.25, offset_px=5, jitter_px=3, drop=0.1, adapter=0.2, framing=0.3, scale=1.2, shift=0.1
+    )
     assert config_from_args(args) == TrainConfig(
-        "d", "o", frames=81, input="sh", noise_px=1.5, subjects=("S1", "S6"), val_subjects=("S9",), init_from="h36m-27",
-        detector_augment=augment, bone_weight=0.5, batch=64, steps=100, lr=2e-4, lr_decay=0.9, epoch_samples=640,
-        bf16=True, device="cpu", max_minutes=3.0, threads=2, seed=7, resume=True, log_every=10, save_every=20,
+        "d",
+        "o",
+        frames=81,
+        input="sh",
+        noise_px=1.5,
+        subjects=("S1", "S6"),
+        val_subjects=("S9",),
+        init_from="h36m-27",
+        detector_augment=augment,
+        bone_weight=0.5,
+        batch=64,
+        steps=100,
+        lr=2e-4,
+        lr_decay=0.9,
+        epoch_samples=640,
+        bf16=True,
+        device="cpu",
+        max_minutes=3.0,
+        threads=2,
+        seed=7,
+        resume=True,
+        log_every=10,
+        save_every=20,
         eval_every=30,
-    )  # fmt: skip
+    )
 
 
 def test_command_defaults_are_the_config_defaults():
@@ -146,8 +261,24 @@ def test_command_defaults_are_the_config_defaults():
 
 
 def test_namespace_still_trains_with_a_deprecation_warning(data, tmp_path):
-    args = build_parser().parse_args(["--data", str(data), "--out", str(tmp_path), "--subjects", "S1", "--steps", "0",
-                                      "--eval-every", "0", "--threads", "1", "--seed", "4"])  # fmt: skip
+    args = build_parser().parse_args(
+        [
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path),
+            "--subjects",
+            "S1",
+            "--steps",
+            "0",
+            "--eval-every",
+            "0",
+            "--threads",
+            "1",
+            "--seed",
+            "4",
+        ]
+    )
     with pytest.warns(DeprecationWarning, match=r"train\(config_from_args\(args\)\)"):
         result = train(args)
     assert result.step == 0 and (tmp_path / "model.safetensors").exists()
@@ -155,9 +286,32 @@ def test_namespace_still_trains_with_a_deprecation_warning(data, tmp_path):
 
 
 def test_command_prints_the_progress_lines_on_stdout(data, tmp_path, capsys, caplog):
-    main(["--data", str(data), "--out", str(tmp_path), "--frames", "27", "--subjects", "S1", "--val-subjects", "S9",
-          "--batch", "4", "--steps", "2", "--epoch-samples", "16", "--threads", "1", "--log-every", "1",
-          "--eval-every", "2"])  # fmt: skip
+    main(
+        [
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path),
+            "--frames",
+            "27",
+            "--subjects",
+            "S1",
+            "--val-subjects",
+            "S9",
+            "--batch",
+            "4",
+            "--steps",
+            "2",
+            "--epoch-samples",
+            "16",
+            "--threads",
+            "1",
+            "--log-every",
+            "1",
+            "--eval-every",
+            "2",
+        ]
+    )
     lines = capsys.readouterr().out.splitlines()
     assert re.fullmatch(r"step 1 epoch 0\.25 lr 1\.00e-03 loss \d+\.\d{5} \(\d+ samples/s\)", lines[0]), lines
     assert re.fullmatch(r"step 2 val MPJPE \(STE, gt 2D, \d+ windows of S9\): \d+\.\d mm", lines[-1]), lines

@@ -50,7 +50,7 @@ def test_path_error_split_into_image_plane_and_depth(lifted):
 
 def test_camera_tilt_from_the_poses(lifted):
     errors = []
-    for s, cam, poses, path in lifted:
+    for _, cam, poses, path in lifted:
         up, _, _ = tilt_of_rotation(cam.R)
         errors.append(angle_between(estimate_ground(poses + path[:, None]).up, up))
     print(f"\ntilt error mean {np.mean(errors):.2f} deg, max {np.max(errors):.1f}")

@@ -24,7 +24,9 @@ COCO_SYMMETRY = [[1, 3, 5, 7, 9, 11, 13, 15], [2, 4, 6, 8, 10, 12, 14, 16]]
 
 @pytest.fixture(scope="module")
 def flat(tmp_path_factory):
-    return write_synthetic_h36m(tmp_path_factory.mktemp("flat"), subjects=("S1", "S9"), actions=("Walking", "Eating 1"), frames=(8, 12))
+    return write_synthetic_h36m(
+        tmp_path_factory.mktemp("flat"), subjects=("S1", "S9"), actions=("Walking", "Eating 1"), frames=(8, 12)
+    )
 
 
 def _write_3d(path, flat) -> dict:
@@ -81,12 +83,13 @@ def test_positions_3d_keep_the_17_joints(tmp_path, flat):
 
 def test_import_gives_the_same_sequences_as_the_flat_files(tmp_path, flat):
     _write_3d(tmp_path / "data_3d_h36m.npz", flat)
-    out = import_videopose3d(tmp_path / "data_3d_h36m.npz", tmp_path / "imported", load_cameras(flat / "cameras.json"),
-                             allow_pickle=True)  # fmt: skip
+    out = import_videopose3d(
+        tmp_path / "data_3d_h36m.npz", tmp_path / "imported", load_cameras(flat / "cameras.json"), allow_pickle=True
+    )
     np.load(out / "poses_3d_world.npz", allow_pickle=False)  # the output holds no pickles
     ours, theirs = load_h36m(out, ("S1", "S9")), load_h36m(flat, ("S1", "S9"))
     assert [(s.subject, s.action, s.camera) for s in ours] == [(s.subject, s.action, s.camera) for s in theirs]
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a.poses_3d, b.poses_3d, atol=1e-6)
         np.testing.assert_allclose(a.keypoints_2d, b.keypoints_2d, atol=1e-3)
 
@@ -97,7 +100,7 @@ def test_positions_2d_per_camera_trimmed_to_the_mocap_length(tmp_path, flat):
     kps = read_positions_2d(tmp_path / "data_2d_h36m_test.npz", allow_pickle=True)
     assert set(kps) == {f"{s.subject}/{s.action}/{s.camera}" for s in seqs}
     replaced = with_keypoints(seqs, kps)
-    for s, r in zip(seqs, replaced):
+    for s, r in zip(seqs, replaced, strict=True):
         np.testing.assert_array_equal(r.keypoints_2d, s.keypoints_2d)
         assert r.poses_3d is s.poses_3d
     del kps[f"S9/Walking/{CAMERA_IDS[2]}"]
@@ -133,11 +136,17 @@ def _vp3d_project(world, orientation, translation_mm, intr):
 def test_videopose3d_cameras_project_like_videopose3d():
     rng = np.random.default_rng(3)
     intrinsic = [
-        {"id": cid, "center": rng.uniform(490, 520, 2).tolist(), "focal_length": rng.uniform(1140, 1150, 2).tolist(),
-         "radial_distortion": [-0.2, 0.24, 0.003], "tangential_distortion": rng.uniform(-2e-3, 2e-3, 2).tolist(),
-         "res_w": 1000, "res_h": 1002}
+        {
+            "id": cid,
+            "center": rng.uniform(490, 520, 2).tolist(),
+            "focal_length": rng.uniform(1140, 1150, 2).tolist(),
+            "radial_distortion": [-0.2, 0.24, 0.003],
+            "tangential_distortion": rng.uniform(-2e-3, 2e-3, 2).tolist(),
+            "res_w": 1000,
+            "res_h": 1002,
+        }
         for cid in CAMERA_IDS
-    ]  # fmt: skip
+    ]
     extrinsic = {"S2": [{}, {}, {}, {}], "S9": []}
     world = rng.normal([0, 0, 1], 0.3, (20, 3))
     for _ in CAMERA_IDS:
@@ -152,7 +161,7 @@ def test_videopose3d_cameras_project_like_videopose3d():
         extrinsic["S9"].append({"orientation": [qw, qx, qy, qz], "translation": (centre * 1000).tolist()})
     cams = cameras_from_videopose3d(intrinsic, extrinsic)
     assert list(cams) == ["S9"] and list(cams["S9"]) == list(CAMERA_IDS)
-    for cid, intr, extr in zip(CAMERA_IDS, intrinsic, extrinsic["S9"]):
+    for cid, intr, extr in zip(CAMERA_IDS, intrinsic, extrinsic["S9"], strict=True):
         cam: Camera = cams["S9"][cid]
         assert (cam.width, cam.height) == (1000, 1002)
         expected = _vp3d_project(world, extr["orientation"], extr["translation"], intr)

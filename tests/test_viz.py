@@ -12,13 +12,27 @@ from liftpose.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS
 SKIP = 'needs the optional extra: pip install "liftpose-transformer[viz]"'
 
 #: A person standing in the camera frame (x right, y down, z forward), metres, pelvis at 0.
-STANDING = np.array([
-    [0.00, 0.00, 0.00], [-0.13, 0.00, 0.00], [-0.14, 0.45, 0.02], [-0.15, 0.88, 0.05],
-    [0.13, 0.00, 0.00], [0.14, 0.45, 0.02], [0.15, 0.88, 0.05], [0.00, -0.23, 0.00],
-    [0.00, -0.48, 0.00], [0.00, -0.58, -0.03], [0.00, -0.70, 0.00], [0.17, -0.45, 0.00],
-    [0.20, -0.18, 0.00], [0.22, 0.06, -0.03], [-0.17, -0.45, 0.00], [-0.20, -0.18, 0.00],
-    [-0.22, 0.06, -0.03],
-])  # fmt: skip
+STANDING = np.array(
+    [
+        [0.00, 0.00, 0.00],
+        [-0.13, 0.00, 0.00],
+        [-0.14, 0.45, 0.02],
+        [-0.15, 0.88, 0.05],
+        [0.13, 0.00, 0.00],
+        [0.14, 0.45, 0.02],
+        [0.15, 0.88, 0.05],
+        [0.00, -0.23, 0.00],
+        [0.00, -0.48, 0.00],
+        [0.00, -0.58, -0.03],
+        [0.00, -0.70, 0.00],
+        [0.17, -0.45, 0.00],
+        [0.20, -0.18, 0.00],
+        [0.22, 0.06, -0.03],
+        [-0.17, -0.45, 0.00],
+        [-0.20, -0.18, 0.00],
+        [-0.22, 0.06, -0.03],
+    ]
+)
 
 
 @pytest.fixture
@@ -43,7 +57,10 @@ def walking(frames: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_import_liftpose_does_not_import_matplotlib_or_onnx():
-    code = "import sys, liftpose, liftpose.viz, liftpose.export; print(sorted({'matplotlib', 'onnx', 'onnxruntime'} & set(sys.modules)))"
+    code = (
+        "import sys, liftpose, liftpose.viz, liftpose.export; "
+        "print(sorted({'matplotlib', 'onnx', 'onnxruntime'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -57,9 +74,9 @@ def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
 def test_plot_pose_3d_is_upright_and_coloured_by_side(plt, tmp_path):
     ax = viz.plot_pose_3d(STANDING, title="standing")
     assert len(ax.lines) == len(BONES)
-    heights = {b: line.get_data_3d()[2][1] for (_, b), line in zip(BONES, ax.lines)}
+    heights = {b: line.get_data_3d()[2][1] for (_, b), line in zip(BONES, ax.lines, strict=True)}
     assert heights[10] > heights[8] > 0 > heights[3]  # head above thorax above pelvis above ankle
-    for (_, b), line in zip(BONES, ax.lines):
+    for (_, b), line in zip(BONES, ax.lines, strict=True):
         expected = viz.LEFT_COLOR if b in LEFT_JOINTS else viz.RIGHT_COLOR if b in RIGHT_JOINTS else viz.CENTRE_COLOR
         assert line.get_color() == expected
     # the person's left (camera +x) is drawn on the right of the plot, as in the video

@@ -42,7 +42,7 @@ def test_t81_from_t27_keeps_the_per_frame_embedding_and_resamples_positions():
     torch.testing.assert_close(target.ste_pos[1, 0], source.ste_pos[1, 0])
     torch.testing.assert_close(target.ste_pos[1, 26], source.ste_pos[1, 8])
     assert target.ste_pos[1, 27:].abs().sum() == 0  # rows no layer uses
-    for (name, a), b in zip(target.state_dict().items(), source.state_dict().values()):
+    for (name, a), b in zip(target.state_dict().items(), source.state_dict().values(), strict=True):
         if name not in ("vte_pos", "ste_pos"):
             assert torch.equal(a, b), name
 
@@ -55,8 +55,18 @@ def test_what_cannot_be_carried_is_listed():
 def test_train_init_from_starts_from_the_other_models_weights(tmp_path):
     data = write_synthetic_h36m(tmp_path / "h36m", subjects=("S1",), frames=(30, 30))
     save_pretrained(_model(27, 0), tmp_path / "t27")
-    train(TrainConfig(data, tmp_path / "t81", frames=81, subjects=("S1",), steps=0, eval_every=0, threads=1,
-                      init_from=tmp_path / "t27"))  # fmt: skip
+    train(
+        TrainConfig(
+            data,
+            tmp_path / "t81",
+            frames=81,
+            subjects=("S1",),
+            steps=0,
+            eval_every=0,
+            threads=1,
+            init_from=tmp_path / "t27",
+        )
+    )
     t81, t27 = load_model(tmp_path / "t81"), load_model(tmp_path / "t27")
     assert t81.cfg.frames == 81
     torch.testing.assert_close(t81.embed.weight, t27.embed.weight)

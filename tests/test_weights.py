@@ -328,7 +328,8 @@ def test_tampered_cache_file_fails_the_checksum(hub_cache):
     got = hashlib.sha256(tampered).hexdigest()
     with pytest.raises(
         WeightsError,
-        match=rf"checksum mismatch for .*{MAIN_COMMIT}.*expected sha256 {expected}, got {got}; delete the cached file \({blob}\)",
+        match=rf"checksum mismatch for .*{MAIN_COMMIT}.*expected sha256 {expected}, got {got}; "
+        rf"delete the cached file \({blob}\)",
     ):
         load_model("test-27")
 

@@ -19,9 +19,11 @@ from liftpose.formats import load_keypoints
 from liftpose.registry import load_manifest
 
 WILD = DATA / "wild"
-MODELS = [os.environ["LIFTPOSE_WILD_MODEL"]] if "LIFTPOSE_WILD_MODEL" in os.environ else [
-    name for name, entry in load_manifest().items() if entry.status == "available"
-]
+MODELS = (
+    [os.environ["LIFTPOSE_WILD_MODEL"]]
+    if "LIFTPOSE_WILD_MODEL" in os.environ
+    else [name for name, entry in load_manifest().items() if entry.status == "available"]
+)
 MAX_CV = 0.25
 SEQUENCES = [e["file"] for e in json.loads((WILD / "index.json").read_text())] if (WILD / "index.json").exists() else []
 
@@ -44,8 +46,10 @@ def test_limb_bone_lengths_are_steady(lifter, name):
     cv = bone_length_cv(poses)
     worst = max(cv, key=cv.get)
     mm = 1000 * bone_lengths(poses, {worst: LIMB_BONES[worst]})[:, 0]
-    print(f"\n{name}: {len(poses)} frames, worst bone {worst} cv={cv[worst]:.3f} "
-          f"(length {mm.min():.0f} to {mm.max():.0f} mm, median {np.median(mm):.0f})")  # fmt: skip
+    print(
+        f"\n{name}: {len(poses)} frames, worst bone {worst} cv={cv[worst]:.3f} "
+        f"(length {mm.min():.0f} to {mm.max():.0f} mm, median {np.median(mm):.0f})"
+    )
     assert cv[worst] < MAX_CV, f"{name}: bone length CV over {MAX_CV}: " + ", ".join(
         f"{k} {v:.3f}" for k, v in cv.items()
     )

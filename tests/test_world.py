@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 import torch
+from conftest import DATA
 from scipy.spatial.transform import Rotation
 
-from conftest import DATA
 from liftpose.bones import LIMB_BONES, bone_length_cv, bone_lengths
 from liftpose.world import (
     DEMO_ROTATION,

@@ -30,7 +30,6 @@ and out of any distribution.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import zipfile
 from pathlib import Path
@@ -83,12 +82,17 @@ def _split_int8(q: np.ndarray, what: str) -> dict[str, np.ndarray]:
     """Integer array -> int8 array with -128 where the value does not fit, plus the flat indices
     and int16 values of those; raises if a value does not fit int16 either."""
     if q.size and (q.min() < _INT16.min or q.max() > _INT16.max):
-        raise ValueError(f"{what}: quantised values span [{q.min()}, {q.max()}], beyond int16; "
-                         "the pack format expects world coordinates within +-32 m and pixels within +-32767")  # fmt: skip
+        raise ValueError(
+            f"{what}: quantised values span [{q.min()}, {q.max()}], beyond int16; "
+            "the pack format expects world coordinates within +-32 m and pixels within +-32767"
+        )
     wide = (q < -127) | (q > 127)
     index = np.flatnonzero(wide)
-    return {"int8": np.where(wide, _ESCAPE, q).astype(np.int8), "escape_index": index.astype(np.int64),
-            "escape_value": q.ravel()[index].astype(np.int16)}  # fmt: skip
+    return {
+        "int8": np.where(wide, _ESCAPE, q).astype(np.int8),
+        "escape_index": index.astype(np.int64),
+        "escape_value": q.ravel()[index].astype(np.int16),
+    }
 
 
 def _join_int8(int8: np.ndarray, escape_index: np.ndarray, escape_value: np.ndarray) -> np.ndarray:
@@ -137,8 +141,10 @@ def pack(root: str | Path, out_file: str | Path, subjects: tuple[str, ...] | Non
     root, out_file = Path(root), Path(out_file)
     for name in (POSES_FILE, CAMERAS_FILE, DETECTIONS_FILE):
         if not (root / name).exists():
-            raise FileNotFoundError(f"{root} has no {name}: point pack at a flat Human3.6M folder "
-                                    f"({POSES_FILE}, {CAMERAS_FILE}, {DETECTIONS_FILE})")  # fmt: skip
+            raise FileNotFoundError(
+                f"{root} has no {name}: point pack at a flat Human3.6M folder "
+                f"({POSES_FILE}, {CAMERAS_FILE}, {DETECTIONS_FILE})"
+            )
     cameras_text = (root / CAMERAS_FILE).read_bytes()
     cams = load_cameras(root / CAMERAS_FILE)
     subjects = tuple(subjects) if subjects else available_subjects(root)
@@ -171,7 +177,9 @@ def pack(root: str | Path, out_file: str | Path, subjects: tuple[str, ...] | Non
         action, cid = rest.rsplit("/", 1)
         det = dets[key].astype(np.float64)
         if det.ndim != 3 or det.shape[1:] != (16, 2):
-            raise ValueError(f"{root / DETECTIONS_FILE}[{key!r}] has shape {det.shape}, expected (n_frames, 16, 2) pixels")
+            raise ValueError(
+                f"{root / DETECTIONS_FILE}[{key!r}] has shape {det.shape}, expected (n_frames, 16, 2) pixels"
+            )
         pose_key = f"{subject}/{action}"
         if pose_key in world_mm and len(world_mm[pose_key]) == len(det):
             ref = _reference_pixels(world_mm[pose_key], cams[subject][cid])
@@ -181,8 +189,12 @@ def pack(root: str | Path, out_file: str | Path, subjects: tuple[str, ...] | Non
             coded.append(True)
         else:
             if pose_key in world_mm:
-                logger.warning("%s: %d detections for %d frames of 3D: delta-coded instead of offsets",
-                               key, len(det), len(world_mm[pose_key]))  # fmt: skip
+                logger.warning(
+                    "%s: %d detections for %d frames of 3D: delta-coded instead of offsets",
+                    key,
+                    len(det),
+                    len(world_mm[pose_key]),
+                )
             q = np.round(det / PX_PER_UNIT).astype(np.int32)
             recon = q * PX_PER_UNIT
             det_blocks.append(_delta(q))
@@ -205,11 +217,21 @@ def pack(root: str | Path, out_file: str | Path, subjects: tuple[str, ...] | Non
     arrays.update({f"det_{k}": v for k, v in _split_int8(_channel_major(det_blocks, 32), "detections (px)").items()})
     out_file.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out_file, **arrays)
-    summary.update(bytes=out_file.stat().st_size, sequences=len(pose_keys), frames=int(arrays["pose_lengths"].sum()),
-                   detection_sequences=len(det_keys))  # fmt: skip
-    logger.info("packed %d 3D sequences (%d frames) and %d detection sequences of %s into %s (%.1f MiB)",
-                len(pose_keys), summary["frames"], len(det_keys), ", ".join(subjects), out_file,
-                summary["bytes"] / 2**20)  # fmt: skip
+    summary.update(
+        bytes=out_file.stat().st_size,
+        sequences=len(pose_keys),
+        frames=int(arrays["pose_lengths"].sum()),
+        detection_sequences=len(det_keys),
+    )
+    logger.info(
+        "packed %d 3D sequences (%d frames) and %d detection sequences of %s into %s (%.1f MiB)",
+        len(pose_keys),
+        summary["frames"],
+        len(det_keys),
+        ", ".join(subjects),
+        out_file,
+        summary["bytes"] / 2**20,
+    )
     return summary
 
 
@@ -227,7 +249,9 @@ def unpack(pack_file: str | Path, out_dir: str | Path, compress: bool = True) ->
     with np.load(pack_file) as z:
         if "format" not in z.files or str(z["format"]) != FORMAT:
             found = str(z["format"]) if "format" in z.files else "no 'format' entry"
-            raise ValueError(f"{pack_file}: expected a {FORMAT} pack, found {found}; repack it with this liftpose version")
+            raise ValueError(
+                f"{pack_file}: expected a {FORMAT} pack, found {found}; repack it with this liftpose version"
+            )
         data = {k: z[k] for k in z.files}
     mm, px = float(data["mm_per_unit"]), float(data["px_per_unit"])
     out.mkdir(parents=True, exist_ok=True)
@@ -237,7 +261,9 @@ def unpack(pack_file: str | Path, out_dir: str | Path, compress: bool = True) ->
 
     pose_rows = _join_int8(data["pose_int8"], data["pose_escape_index"], data["pose_escape_value"])
     world_mm = {}
-    for key, delta in zip(data["pose_keys"].tolist(), _split_rows(pose_rows, data["pose_lengths"], (17, 3)), strict=True):
+    for key, delta in zip(
+        data["pose_keys"].tolist(), _split_rows(pose_rows, data["pose_lengths"], (17, 3)), strict=True
+    ):
         world_mm[key] = np.cumsum(delta, axis=0)
     save(out / POSES_FILE, **{k: (v * (mm / 1000.0)).astype(np.float32) for k, v in world_mm.items()})
 
@@ -296,14 +322,18 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.command == "pack":
         s = pack(args.root, args.out_file, args.subjects)
-        print(f"{args.out_file}: {s['bytes'] / 2**20:.2f} MiB, {s['sequences']} 3D sequences ({s['frames']} frames), "
-              f"{s['detection_sequences']} detection sequences; largest errors {s['max_mm']:.3f} mm, {s['max_px']:.3f} px")  # fmt: skip
+        print(
+            f"{args.out_file}: {s['bytes'] / 2**20:.2f} MiB, {s['sequences']} 3D sequences ({s['frames']} frames), "
+            f"{s['detection_sequences']} detection sequences; largest errors {s['max_mm']:.3f} mm, {s['max_px']:.3f} px"
+        )
     elif args.command == "unpack":
         print(unpack(args.pack_file, args.out_dir, compress=not args.uncompressed))
     else:
         e = compare(args.original, args.copy)
-        print(f"3D: max {e['max_mm']:.4f} mm, mean {e['mean_mm']:.4f} mm; "
-              f"detections: max {e['max_px']:.4f} px, mean {e['mean_px']:.4f} px")  # fmt: skip
+        print(
+            f"3D: max {e['max_mm']:.4f} mm, mean {e['mean_mm']:.4f} mm; "
+            f"detections: max {e['max_px']:.4f} px, mean {e['mean_px']:.4f} px"
+        )
 
 
 if __name__ == "__main__":

@@ -82,9 +82,16 @@ def save_cameras(cams: dict[str, dict[str, Camera]], path: str | Path) -> None:
     """``cams[subject][camera_id]`` -> ``cameras.json`` (the inverse of :func:`load_cameras`)."""
     raw = {
         subject: {
-            cid: {"R": np.asarray(c.R).tolist(), "T_mm": (np.asarray(c.T) * 1000.0).tolist(), "f": np.asarray(c.f).tolist(),
-                  "c": np.asarray(c.c).tolist(), "k": np.asarray(c.k).tolist(), "p": np.asarray(c.p).tolist(),
-                  "width": c.width, "height": c.height}  # fmt: skip
+            cid: {
+                "R": np.asarray(c.R).tolist(),
+                "T_mm": (np.asarray(c.T) * 1000.0).tolist(),
+                "f": np.asarray(c.f).tolist(),
+                "c": np.asarray(c.c).tolist(),
+                "k": np.asarray(c.k).tolist(),
+                "p": np.asarray(c.p).tolist(),
+                "width": c.width,
+                "height": c.height,
+            }
             for cid, c in by_id.items()
         }
         for subject, by_id in cams.items()
@@ -127,7 +134,9 @@ def load_h36m(
     root = Path(root)
     present = available_subjects(root)
     if set(subjects) - set(present):
-        raise LiftposeError(f"subjects {sorted(set(subjects) - set(present))} have no poses in {root}; it has {list(present)}")
+        raise LiftposeError(
+            f"subjects {sorted(set(subjects) - set(present))} have no poses in {root}; it has {list(present)}"
+        )
     cams = load_cameras(root / "cameras.json")
     for subject in subjects:
         absent = [cid for cid in cameras if cid not in cams.get(subject, {})]

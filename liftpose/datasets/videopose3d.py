@@ -70,7 +70,9 @@ def read_positions_3d(path: str | Path, *, allow_pickle: bool = False) -> dict[s
             if pos.shape[1:] == (32, 3):
                 pos = pos[:, JOINTS_32_TO_17]
             elif pos.shape[1:] != (17, 3):
-                raise LiftposeError(f"{path}: {subject}/{action} has shape {pos.shape}, expected (N, 32, 3) or (N, 17, 3)")
+                raise LiftposeError(
+                    f"{path}: {subject}/{action} has shape {pos.shape}, expected (N, 32, 3) or (N, 17, 3)"
+                )
             out[f"{subject}/{action}"] = pos
     return out
 
@@ -93,8 +95,10 @@ def read_positions_2d(path: str | Path, *, allow_pickle: bool = False) -> dict[s
     for subject, actions in data.items():
         for action, per_camera in actions.items():
             if len(per_camera) != len(CAMERA_IDS):
-                raise LiftposeError(f"{path}: {subject}/{action} has {len(per_camera)} cameras, expected {len(CAMERA_IDS)}")
-            for cid, kp in zip(CAMERA_IDS, per_camera):
+                raise LiftposeError(
+                    f"{path}: {subject}/{action} has {len(per_camera)} cameras, expected {len(CAMERA_IDS)}"
+                )
+            for cid, kp in zip(CAMERA_IDS, per_camera, strict=True):
                 out[f"{subject}/{action}/{cid}"] = np.asarray(kp, np.float32)[..., :2]
     return out
 
@@ -151,7 +155,7 @@ def cameras_from_videopose3d(intrinsic: list[dict], extrinsic: dict[str, list[di
                 width=int(i["res_w"]),
                 height=int(i["res_h"]),
             )
-            for i, e in zip(intrinsic, extr)
+            for i, e in zip(intrinsic, extr, strict=True)
         }
     return out
 
