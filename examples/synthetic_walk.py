@@ -18,25 +18,9 @@ from pathlib import Path
 import numpy as np
 
 WIDTH, HEIGHT, FOCAL = 640, 480, 700.0
-COCO17 = (
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
+COCO17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+          "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+          "left_knee", "right_knee", "left_ankle", "right_ankle")  # fmt: skip
 
 
 def _limb(root: np.ndarray, angles: tuple[np.ndarray, np.ndarray], lengths: tuple[float, float]) -> list[np.ndarray]:

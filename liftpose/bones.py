@@ -22,16 +22,12 @@ from .skeleton import JOINT_NAMES
 LIMB_BONES: dict[str, tuple[int, int]] = {
     f"{a}-{b}": (JOINT_NAMES.index(a), JOINT_NAMES.index(b))
     for a, b in (
-        ("right_hip", "right_knee"),
-        ("right_knee", "right_ankle"),
-        ("left_hip", "left_knee"),
-        ("left_knee", "left_ankle"),
-        ("right_shoulder", "right_elbow"),
-        ("right_elbow", "right_wrist"),
-        ("left_shoulder", "left_elbow"),
-        ("left_elbow", "left_wrist"),
+        ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+        ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+        ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
+        ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
     )
-}
+}  # fmt: skip
 
 
 def segment_lengths(poses: Array, pairs: Iterable[tuple[int, int]]) -> Array:

@@ -54,18 +54,8 @@ _LEFT_ARM, _RIGHT_ARM = (11, 12, 13), (14, 15, 16)
 ORDERS: tuple[str, ...] = tuple("ZXY" if j == 0 or j in _LEFT_ARM + _RIGHT_ARM else "ZYX" for j in range(NUM_JOINTS))
 #: Rest direction of the bone from each single-child joint to its child (unit, BVH frame Y up, +X the
 #: person's left): legs down, spine and neck up, arms sideways.
-_REST_DIRECTION = {
-    1: (0, -1, 0),
-    2: (0, -1, 0),
-    4: (0, -1, 0),
-    5: (0, -1, 0),
-    7: (0, 1, 0),
-    9: (0, 1, 0),
-    11: (1, 0, 0),
-    12: (1, 0, 0),
-    14: (-1, 0, 0),
-    15: (-1, 0, 0),
-}
+_REST_DIRECTION = {1: (0, -1, 0), 2: (0, -1, 0), 4: (0, -1, 0), 5: (0, -1, 0), 7: (0, 1, 0), 9: (0, 1, 0),
+                   11: (1, 0, 0), 12: (1, 0, 0), 14: (-1, 0, 0), 15: (-1, 0, 0)}  # fmt: skip
 #: Knees and elbows swing from a half-bent reference instead of from their straight rest direction
 #: (knee: shin 90 degrees back, elbow: forearm 90 degrees forward): a swing is ambiguous only for a
 #: bone turned straight away from where it swings from, and a knee or elbow bent 120-150 degrees is

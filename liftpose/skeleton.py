@@ -5,24 +5,10 @@ from __future__ import annotations
 from ._array import Array
 
 JOINT_NAMES: tuple[str, ...] = (
-    "pelvis",
-    "right_hip",
-    "right_knee",
-    "right_ankle",
-    "left_hip",
-    "left_knee",
-    "left_ankle",
-    "spine",
-    "thorax",
-    "neck_nose",
-    "head",
-    "left_shoulder",
-    "left_elbow",
-    "left_wrist",
-    "right_shoulder",
-    "right_elbow",
-    "right_wrist",
-)
+    "pelvis", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+    "spine", "thorax", "neck_nose", "head", "left_shoulder", "left_elbow", "left_wrist",
+    "right_shoulder", "right_elbow", "right_wrist",
+)  # fmt: skip
 NUM_JOINTS = len(JOINT_NAMES)
 ROOT = 0
 LEFT_JOINTS: tuple[int, ...] = (4, 5, 6, 11, 12, 13)
@@ -40,23 +26,9 @@ FLIP_PERMUTATION: tuple[int, ...] = tuple(
 
 #: (parent, child) pairs of the kinematic tree.
 BONES: tuple[tuple[int, int], ...] = (
-    (0, 1),
-    (1, 2),
-    (2, 3),
-    (0, 4),
-    (4, 5),
-    (5, 6),
-    (0, 7),
-    (7, 8),
-    (8, 9),
-    (9, 10),
-    (8, 11),
-    (11, 12),
-    (12, 13),
-    (8, 14),
-    (14, 15),
-    (15, 16),
-)
+    (0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9), (9, 10),
+    (8, 11), (11, 12), (12, 13), (8, 14), (14, 15), (15, 16),
+)  # fmt: skip
 
 
 def flip_poses(x: Array) -> Array:
