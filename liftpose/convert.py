@@ -1,7 +1,8 @@
 """Convert an official StridedTransformer-Pose3D checkpoint (a plain ``state_dict`` .pth) into
 liftpose's ``model.safetensors`` + ``config.json`` (written by :func:`liftpose.serialization.save_pretrained`).
 
-Key mapping: the official q/k/v projections (``self_attn.linears.0-2``) are concatenated into
+Key mapping (the table is :func:`liftpose.model.official_keys`, next to the modules it names): the
+official q/k/v projections (``self_attn.linears.0-2``) are concatenated into
 one ``attn.qkv``, the per-layer STE positional embeddings ``pos_embedding_1..n`` are stacked into
 ``ste_pos``, 1x1 convolutions become linear weights, and the final encoder norms (which the
 official forward pass never applies) and the BatchNorm step counters are dropped.
@@ -15,7 +16,7 @@ import torch
 
 from .config import ModelConfig
 from .errors import WeightsError
-from .model import StridedTransformer
+from .model import StridedTransformer, official_keys
 from .serialization import describe_keys, save_pretrained, state_dict_problems
 
 #: Official keys that the official forward pass never uses: accepted and dropped.
@@ -66,40 +67,13 @@ def infer_frames(state: dict[str, torch.Tensor]) -> int:
     )
 
 
-def _official_names(cfg: ModelConfig) -> dict[str, tuple[str, ...]]:
-    """liftpose key -> the official keys it is made of (several are concatenated along dim 0)."""
-    names: dict[str, tuple[str, ...]] = {
-        "embed.weight": ("encoder.0.weight",),
-        "embed.bias": ("encoder.0.bias",),
-        "vte_pos": ("Transformer.pos_embedding",),
-        "ste_pos": tuple(f"Transformer_reduce.model.pos_embedding_{i + 1}" for i in range(cfg.ste_layers)),
-    }
-    for off, ours in (("encoder.1", "embed_norm"), ("fcn_1.0", "vte_head.norm"), ("fcn.0", "ste_head.norm")):
-        names.update({f"{ours}.{p}": (f"{off}.{p}",) for p in ("weight", "bias", "running_mean", "running_var")})
-    for off, ours in (("fcn_1.1", "vte_head.linear"), ("fcn.1", "ste_head.linear")):
-        names.update({f"{ours}.{p}": (f"{off}.{p}",) for p in ("weight", "bias")})
-    encoders = (("Transformer", "vte", cfg.vte_layers, "fc2"), ("Transformer_reduce", "ste", cfg.ste_layers, "conv"))
-    for encoder, ours, n_layers, second in encoders:
-        for i in range(n_layers):
-            off, me = f"{encoder}.model.layers.{i}", f"{ours}.{i}"
-            for s in (0, 1):
-                names[f"{me}.norm{s + 1}.weight"] = (f"{off}.sublayer.{s}.norm.a_2",)
-                names[f"{me}.norm{s + 1}.bias"] = (f"{off}.sublayer.{s}.norm.b_2",)
-            for p in ("weight", "bias"):
-                names[f"{me}.attn.qkv.{p}"] = tuple(f"{off}.self_attn.linears.{j}.{p}" for j in range(3))
-                names[f"{me}.attn.proj.{p}"] = (f"{off}.self_attn.linears.3.{p}",)
-                names[f"{me}.ffn.fc1.{p}"] = (f"{off}.feed_forward.w_1.{p}",)
-                names[f"{me}.ffn.{second}.{p}"] = (f"{off}.feed_forward.w_2.{p}",)
-    return names
-
-
 def official_model(state: dict[str, torch.Tensor], cfg: ModelConfig) -> StridedTransformer:
     """A :class:`StridedTransformer` (eval mode) holding the weights of an official state_dict
     (as returned by :func:`read_official`).
 
     Raises :class:`CheckpointError` naming every missing, unexpected or mis-shaped key.
     """
-    names = _official_names(cfg)
+    names = official_keys(cfg)
     expected = {k for keys in names.values() for k in keys}
     present = {k for k in state if not k.startswith(_UNUSED_PREFIXES) and not k.endswith(_UNUSED_SUFFIX)}
     missing, unexpected = sorted(expected - present), sorted(present - expected)

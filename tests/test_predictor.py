@@ -9,6 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from reference_oracle import reference_predict
 from safetensors.torch import load_file
 
 from liftpose import Lifter
@@ -18,7 +19,6 @@ from liftpose.convert import convert_official
 from liftpose.formats import LAYOUTS, to_h36m
 from liftpose.model import StridedTransformer
 from liftpose.preprocess import fill_gaps, resample
-from liftpose.reference import reference_predict
 from liftpose.serialization import save_pretrained
 from liftpose.skeleton import flip_poses
 

@@ -1,12 +1,14 @@
-"""The official evaluation loop, kept as the specification that :class:`~liftpose.Lifter` is tested
-and benchmarked against: one edge-padded window per frame, run alone (batch 1), flip averaged."""
+"""Test oracle: the official evaluation loop, the specification that :class:`~liftpose.Lifter` is
+tested (tests/test_predictor.py) and benchmarked (benchmarks/bench_predict.py) against: one
+edge-padded window per frame, run alone (batch 1) through the training-time ``forward``, flip
+averaged. Deliberately naive: it shares no code with the engine it checks."""
 
 from __future__ import annotations
 
 import torch
 
-from .model import StridedTransformer
-from .skeleton import ROOT, flip_poses
+from liftpose.model import StridedTransformer
+from liftpose.skeleton import ROOT, flip_poses
 
 
 @torch.no_grad()
