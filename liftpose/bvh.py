@@ -43,6 +43,7 @@ from scipy.spatial.transform import Rotation
 from ._array import Array, to_numpy
 from .ground import Ground, estimate_ground
 from .skeleton import BONES, JOINT_NAMES, NUM_JOINTS
+from .world import root_relative
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +272,7 @@ def to_bvh(
     p = to_numpy(poses)
     if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses must be one sequence (T, 17, 3) in metres, camera frame; got shape {p.shape}")
-    p = p - p[:, :1]
+    p = root_relative(p)
     if trajectory is not None:
         traj = to_numpy(trajectory)
         if traj.shape != (len(p), 3):
