@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .model import EncoderLayer, OfficialLayerNorm, StridedTransformer
-from .skeleton import flip_poses
+from .skeleton import average_mirrored, flip_poses
 
 
 def mirror_average(run: Callable[[torch.Tensor], torch.Tensor], frames: torch.Tensor, flip: bool) -> torch.Tensor:
@@ -29,7 +29,7 @@ def mirror_average(run: Callable[[torch.Tensor], torch.Tensor], frames: torch.Te
         return run(frames).float()
     s = frames.shape[0]
     out = run(torch.cat([frames, flip_poses(frames)])).float()
-    return (out[:s] + flip_poses(out[s:])) / 2
+    return average_mirrored(out[:s], out[s:])
 
 
 @dataclass
