@@ -4,6 +4,7 @@ error or a warning that names the fix, or a correct result; and the checks stay 
 
 import itertools
 import json
+import linecache
 import os
 import re
 import stat
@@ -105,6 +106,20 @@ def test_a_far_outside_point_is_missing_and_counted(lifter, value):
     missing[30, 9, :2] = np.nan
     np.testing.assert_array_equal(out, lifter.predict(missing, SIZE, layout="coco17", flip=False))
     assert np.abs(out).max() < 2  # metres: no 142 km skeleton
+
+
+def test_warnings_point_at_the_line_that_called_predict(lifter):
+    """The warning names the user's file and line (its stacklevel), not liftpose's own code."""
+    far = COCO[:40].copy()
+    far[30, 9, :2] = 1e9
+    upside_down = COCO[:40].copy()
+    upside_down[..., 1] = SIZE[1] - upside_down[..., 1]
+    for kp, match in ((far, "treated as missing"), (upside_down, "below the knees")):
+        with pytest.warns(LiftposeWarning, match=match) as caught:
+            lifter.predict(kp, SIZE, layout="coco17", flip=False)
+        assert {(w.filename, linecache.getline(w.filename, w.lineno).split("(")[0].strip()) for w in caught} == {
+            (__file__, "lifter.predict")
+        }
 
 
 def test_stream_treats_far_points_as_missing_and_warns_once(lifter):
