@@ -18,7 +18,7 @@ import torch
 from conftest import DATA, REPO, WILD_NORMALIZED, WILD_SIZE_SWAPPED, assert_picture
 
 import liftpose
-from liftpose import Lifter, LiftposeError, LiftposeWarning, checks, fill_gaps, to_h36m
+from liftpose import Lifter, LiftposeError, LiftposeWarning, WeightsError, checks, fill_gaps, to_h36m
 from liftpose.cli import main
 from liftpose.formats import load_keypoints
 
@@ -42,13 +42,33 @@ def _no_warnings():
 # --- API ------------------------------------------------------------------------------------------
 
 
-def test_errors_share_one_base_that_is_a_value_error():
-    assert issubclass(LiftposeError, ValueError) and issubclass(liftpose.WeightsError, LiftposeError)
-    from liftpose.convert import CheckpointError
+def test_users_catch_liftpose_problems_as_value_errors_or_by_kind(tmp_path):
+    """``except ValueError`` (code written before LiftposeError existed) and ``except LiftposeError``
+    catch every problem the library raises, ``except WeightsError`` a model that cannot be found or
+    converted; the input checks' warnings are UserWarnings, which the usual filters silence."""
+    from liftpose.convert import CheckpointError, convert_official
 
-    assert issubclass(CheckpointError, LiftposeError) and issubclass(LiftposeWarning, UserWarning)
-    with pytest.raises(LiftposeError):
-        liftpose.formats.get_layout("openpose")
+    (tmp_path / "bad.pth").write_bytes(b"not a checkpoint")
+    problems = [
+        (lambda: liftpose.formats.get_layout("openpose"), "openpose", (ValueError, LiftposeError)),
+        (lambda: Lifter.from_pretrained("no-such-model"), "unknown model", (ValueError, LiftposeError, WeightsError)),
+        (
+            lambda: convert_official(tmp_path / "bad.pth", tmp_path / "out"),
+            "as a PyTorch checkpoint",
+            (ValueError, LiftposeError, WeightsError, CheckpointError),
+        ),
+    ]
+    for call, match, kinds in problems:
+        for kind in kinds:
+            with pytest.raises(kind, match=match):
+                call()
+    upside_down = np.stack([COCO[..., 0], SIZE[1] - COCO[..., 1]], -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", UserWarning)
+        checks.check_keypoints(upside_down, SIZE, "coco17", 0.3)
+    with pytest.warns(UserWarning, match="below the knees"):
+        checks.check_keypoints(upside_down, SIZE, "coco17", 0.3)
 
 
 def test_coco_keypoints_without_layout_are_an_error_naming_coco17(lifter):
