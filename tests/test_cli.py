@@ -16,6 +16,7 @@ from liftpose import Lifter, evaluate, train
 from liftpose.cli import COMMANDS, build_parser, main
 from liftpose.convert import convert_official
 from liftpose.formats import load_keypoints
+from liftpose.registry import load_manifest
 
 WALK = Path(__file__).resolve().parents[1] / "examples" / "data" / "walk_coco17.json"
 
@@ -154,7 +155,9 @@ def test_subcommands_are_wired(monkeypatch):
 
 def test_models_lists_the_manifest(capsys):
     main(["models"])
-    assert "h36m-27" in capsys.readouterr().out
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split()[:3] == ["name", "frames", "status"]
+    assert [r.split()[:2] for r in rows] == [[e.name, str(e.config.frames)] for e in load_manifest().values()]
 
 
 @pytest.mark.data

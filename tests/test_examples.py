@@ -61,6 +61,7 @@ def test_lift_keypoints_takes_a_file_without_metadata(model_dir, tmp_path):
     np.save(tmp_path / "kp.npy", kp)
     args = ["--layout", "coco17", "--image-size", "640x480", "--fps", "30", "--out", tmp_path / "pose.png"]
     assert "frame 15 of 30" in run_example("lift_keypoints.py", tmp_path / "kp.npy", "--model", model_dir, *args)
+    assert_picture(tmp_path / "pose.png", (1040, 368))
 
 
 def test_coco_to_animation_writes_a_gif(model_dir, tmp_path):
