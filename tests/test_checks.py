@@ -318,10 +318,16 @@ def test_cli_input_errors_are_one_line(files, capsys, monkeypatch, argv, match):
 @pytest.mark.parametrize(
     "argv, match",
     [
-        (["lift", "far.npz", "-o", "out.npz", "--fps", "0"], "argument --fps: '0': the frame rate must be positive"),
-        (["lift", "far.npz", "-o", "out.npz", "--image-size", "640"], "argument --image-size"),
+        (
+            ["lift", "far.npz", "-o", "out.npz", "--fps", "0"],
+            "argument --fps: '0': the frame rate must be a positive number",
+        ),
+        (
+            ["lift", "far.npz", "-o", "out.npz", "--image-size", "640"],
+            "argument --image-size: '640' is not WIDTHxHEIGHT",
+        ),
         (["lift", "far.npz"], "required: -o/--output"),
-        (["lift", "far.npz", "-o", "out.npz", "--layout", "coco"], "argument --layout: invalid choice"),
+        (["lift", "far.npz", "-o", "out.npz", "--layout", "coco"], "argument --layout: invalid choice: 'coco'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
 )
@@ -329,7 +335,7 @@ def test_cli_option_errors_are_one_line_with_exit_2(files, capsys, monkeypatch, 
     monkeypatch.chdir(files)
     code, _, err = _run(capsys, *argv)
     _one_line_error(code, err, exit_code=2)
-    assert match.split(":")[0] in err and "--help" in err, err
+    assert match in err and "--help" in err, err
 
 
 def test_cli_warnings_normalized_and_assumed_fps(files, capsys, monkeypatch):
