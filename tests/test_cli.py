@@ -110,12 +110,6 @@ def test_errors_are_one_line_and_exit_1(args, message, model_dir, tmp_path, monk
     assert not Path("out.npz").exists()
 
 
-def test_bad_image_size_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["lift", "x.npz", "-o", "y.npz", "--image-size", "640by480"])
-    assert exit_info.value.code == 2 and "WIDTHxHEIGHT" in capsys.readouterr().err
-
-
 def test_console_script_exit_code(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "liftpose.cli", "lift", str(tmp_path / "none.json"), "-o", "x.npz"],
