@@ -36,6 +36,7 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -43,6 +44,7 @@ from scipy.spatial.transform import Rotation
 from ._array import Array, to_numpy
 from .ground import Ground, estimate_ground
 from .skeleton import BONES, JOINT_NAMES, NUM_JOINTS
+from .world import root_relative
 
 logger = logging.getLogger(__name__)
 
@@ -261,7 +263,7 @@ def to_bvh(
     p = to_numpy(poses)
     if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses must be one sequence (T, 17, 3) in metres, camera frame; got shape {p.shape}")
-    p = p - p[:, :1]
+    p = root_relative(p)
     if trajectory is not None:
         traj = to_numpy(trajectory)
         if traj.shape != (len(p), 3):
@@ -310,17 +312,10 @@ def to_bvh(
     return Bvh(offsets * scale, end_sites, w[:, 0] * scale, angles, fps, source=w * scale)
 
 
-def write_bvh(
-    path: str | Path,
-    poses: Array,
-    trajectory: Array | None = None,
-    fps: float | None = None,
-    *,
-    ground: Ground | Array | None = None,
-    scale: float = 1.0,
-) -> Bvh:
-    """``to_bvh(...)`` written to ``path`` (.bvh); returns the :class:`Bvh` (its ``positions()`` are
-    what a BVH reader should get back)."""
-    bvh = to_bvh(poses, trajectory, fps, ground=ground, scale=scale)
+def write_bvh(path: str | Path, poses: Array, *args: Any, **kwargs: Any) -> Bvh:
+    """``to_bvh(poses, *args, **kwargs)`` written to ``path`` (.bvh): the arguments after ``path``
+    are :func:`to_bvh`'s (``trajectory``, ``fps``, keyword-only ``ground`` and ``scale``). Returns
+    the :class:`Bvh` (its ``positions()`` are what a BVH reader should get back)."""
+    bvh = to_bvh(poses, *args, **kwargs)
     bvh.write(path)
     return bvh

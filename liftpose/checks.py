@@ -83,6 +83,13 @@ _LOWER = (2, 3, 5, 6)  # knees, ankles
 _PELVIS, _THORAX, _R_HIP, _L_HIP, _L_SHOULDER, _R_SHOULDER = 0, 8, 1, 4, 11, 14
 
 
+def _warn(message: str) -> None:
+    """Warn with :class:`LiftposeWarning` at the user's line: the check that calls this is run by
+    ``check_keypoints``, which ``Lifter.predict`` runs (so 5 levels up: this helper, the check,
+    ``check_keypoints``, ``predict``, its caller)."""
+    warnings.warn(message, LiftposeWarning, stacklevel=5)
+
+
 def image_size(image_size: Sequence[float] | None, normalized: bool) -> tuple[float, float]:
     """Check ``image_size`` = (width, height) in pixels, needed for pixel input and, for the aspect
     ratio, for ``normalized=True`` input too; return it as two floats."""
@@ -179,12 +186,10 @@ def warn_far_points(
         names = layout.joint_names if len(layout.joint_names) == joints else None
         joint = f"'{names[first[-1]]}'" if names else f"{first[-1]}"
         example = f" (the first: frame {first[-2]}, joint {joint})"
-    warnings.warn(
+    _warn(
         f"{count} of {total} keypoints lie more than {FAR_OUTSIDE:g}x the image size outside the {w}x{h} image"
         f"{example}: treated as missing, like a low-confidence joint, and filled from the neighbouring frames; "
-        "check the detector's output and image_size",
-        LiftposeWarning,
-        stacklevel=4,
+        "check the detector's output and image_size"
     )
 
 
@@ -210,13 +215,11 @@ def check_frame(xy: np.ndarray, size: tuple[float, float]) -> None:
         )
         if reach >= SWAP_REACH:  # beyond what a detector extrapolates past the image's edge
             raise LiftposeError(f"{swap}, or check=False (CLI: --no-checks) if {w:g}x{h:g} is right")
-        warnings.warn(swap, LiftposeWarning, stacklevel=4)
+        _warn(swap)
         return
-    warnings.warn(
+    _warn(
         f"{outside:.0%} of the keypoints lie outside the stated {w:g}x{h:g} frame: check image_size (width, height) "
-        "of the video the keypoints were detected in (or the person is partly out of view)",
-        LiftposeWarning,
-        stacklevel=4,
+        "of the video the keypoints were detected in (or the person is partly out of view)"
     )
 
 
@@ -239,34 +242,26 @@ def check_layout(xy: np.ndarray, layout: Layout, where: str = "") -> None:
                 f"(upright in {alternative:.0%} as '{other}'). Pass layout='{other}' (CLI: --layout {other}), or "
                 "check=False (CLI: --no-checks) if they really are in the declared order"
             )
-        warnings.warn(
+        _warn(
             f"{where}the keypoints may be in {other} order rather than '{layout.name}': {looks} ({face:.2f} of the "
-            f"body's size); check the layout your detector writes (pass layout=...)",
-            LiftposeWarning,
-            stacklevel=4,
+            f"body's size); check the layout your detector writes (pass layout=...)"
         )
     elif upright < UPRIGHT_OK:
-        warnings.warn(
+        _warn(
             f"{where}head and shoulders are below the knees in {1 - upright:.0%} of the frames: a person upside down "
             f"or lying (the model was trained on upright people), keypoints not in layout '{layout.name}' order "
-            "(pass layout=...), or an image whose y axis points up (liftpose expects y down)",
-            LiftposeWarning,
-            stacklevel=4,
+            "(pass layout=...), or an image whose y axis points up (liftpose expects y down)"
         )
     elif sideways is not None and sideways >= SIDEWAYS_WARN:
-        warnings.warn(
+        _warn(
             f"{where}the body lies more than 60 degrees from upright in {sideways:.0%} of the frames (a person lying "
-            "down, or a rotated video): the model was trained on upright people, expect larger errors",
-            LiftposeWarning,
-            stacklevel=4,
+            "down, or a rotated video): the model was trained on upright people, expect larger errors"
         )
     if crossed is not None and crossed >= CROSSED_WARN:
-        warnings.warn(
+        _warn(
             f"{where}the left and right hips point the opposite way from the left and right shoulders in "
             f"{crossed:.0%} of the frames: the keypoints do not look like layout '{layout.name}' order "
-            "(left/right swapped for some joints?); pass the layout your detector writes",
-            LiftposeWarning,
-            stacklevel=4,
+            "(left/right swapped for some joints?); pass the layout your detector writes"
         )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 
 from .model import FoldedNet
-from .skeleton import flip_poses
+from .skeleton import average_mirrored, flip_poses
 
 __all__ = ["FoldedNet", "WindowEncoder", "mirror_average"]
 
@@ -26,7 +26,7 @@ def mirror_average(run: Callable[[torch.Tensor], torch.Tensor], frames: torch.Te
         return run(frames).float()
     s = frames.shape[0]
     out = run(torch.cat([frames, flip_poses(frames)])).float()
-    return (out[:s] + flip_poses(out[s:])) / 2
+    return average_mirrored(out[:s], out[s:])
 
 
 class WindowEncoder:

@@ -31,7 +31,7 @@ import numpy as np
 from .datasets.h36m import TEST_SUBJECTS, Sequence, action_name, load_h36m
 from .datasets.videopose3d import read_positions_2d, with_keypoints
 from .metrics import mpjpe, p_mpjpe
-from .skeleton import flip_poses
+from .skeleton import average_mirrored, flip_poses
 from .world import root_relative
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def lift(lifter: Lifter, seq: Sequence, flips: tuple[bool, ...], **options: Any)
         return {False: lifter.predict(seq.keypoints_2d, size, flip=False, **options)}
     both = np.stack([seq.keypoints_2d, mirror_pixels(seq.keypoints_2d, seq.width)])
     plain, mirrored = lifter.predict(both, size, flip=False, **options)
-    flipped = (plain + flip_poses(mirrored)) / 2
+    flipped = average_mirrored(plain, mirrored)
     return {flip: flipped if flip else plain for flip in flips}
 
 

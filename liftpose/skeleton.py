@@ -37,3 +37,10 @@ def flip_poses(x: Array) -> Array:
     x = x[..., list(FLIP_PERMUTATION), :]  # advanced indexing: a copy for numpy and torch alike
     x[..., 0] *= -1
     return x
+
+
+def average_mirrored(plain: Array, mirrored: Array) -> Array:
+    """Flip augmentation's average: the 3D of the input (..., J, 3) and the 3D predicted from its
+    mirror image (same shape, still mirrored), mirrored back with :func:`flip_poses`; numpy or
+    torch, in the units of the input."""
+    return (plain + flip_poses(mirrored)) / 2

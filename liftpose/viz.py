@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import metrics
 from .skeleton import BONES, JOINT_NAMES, LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS
 
 if TYPE_CHECKING:
@@ -252,7 +253,8 @@ def _writer(path: Path, fps: float) -> Any:
 
 
 def joint_errors(pred: Any, target: Any, *, procrustes: bool = False) -> np.ndarray:
-    """Mean Euclidean error of each joint over all poses: (..., 17, 3) pairs -> (17,), input units.
+    """Mean Euclidean error of each joint over all poses (:func:`liftpose.metrics.joint_errors` averaged
+    over the leading dimensions): (..., 17, 3) pairs -> (17,), input units.
 
     Poses are compared as given (root-relative outputs need no alignment); ``procrustes=True``
     first aligns each predicted pose to its target with a similarity transform (protocol 2).
@@ -261,10 +263,8 @@ def joint_errors(pred: Any, target: Any, *, procrustes: bool = False) -> np.ndar
     if p.shape != t.shape:
         raise ValueError(f"pred and target shapes differ: {p.shape} vs {t.shape}")
     if procrustes:
-        from .metrics import procrustes_align
-
-        p = procrustes_align(p, t)[0]
-    return np.linalg.norm(p - t, axis=-1).reshape(-1, NUM_JOINTS).mean(0)
+        p = metrics.procrustes_align(p, t)[0]
+    return metrics.joint_errors(p, t).reshape(-1, NUM_JOINTS).mean(0)
 
 
 def plot_joint_errors(

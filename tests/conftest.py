@@ -2,6 +2,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -29,6 +30,18 @@ DATA = SHARED / "data"
 #: while it stores 1920x1080, and all fit 1080x1920, its portrait video's size.
 WILD_NORMALIZED = ("coco17_filipkro_FLtest_0.npz",)
 WILD_SIZE_SWAPPED = ("coco17_filipkro_006FL_0.npz",)
+
+
+def assert_picture(path: Path, size: tuple[int, int]) -> None:
+    """``path`` is a PNG of ``size`` (width, height) pixels with a drawing on a light background: many
+    (anti-aliased) colours, and a few percent of the pixels dark, not none and not most."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)  # (height, width, RGB(A)) floats in [0, 1]; an error if not a PNG
+    assert image.shape[1::-1] == size, image.shape
+    assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 100
+    assert 0.01 < (image[..., :3].min(-1) < 0.9).mean() < 0.5
+
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 

@@ -10,7 +10,6 @@ from safetensors.torch import load_file
 from liftpose.cli import main
 from liftpose.config import ModelConfig
 from liftpose.convert import CheckpointError, convert_official, read_official
-from liftpose.errors import WeightsError
 from liftpose.serialization import load_model
 
 
@@ -109,10 +108,6 @@ def test_released_refine_checkpoint_is_recognised_as_the_refine_module(reference
         CheckpointError, match=r"optional refine module \(post_refine\.\* keys\), not the lifting network"
     ):
         convert_official(reference_dir / "official_refine_4365.pth", tmp_path)
-
-
-def test_checkpoint_errors_are_weights_errors():
-    assert issubclass(CheckpointError, WeightsError) and issubclass(CheckpointError, ValueError)
 
 
 def test_cli_converts(reference_dir, tmp_path, capsys):

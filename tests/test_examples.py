@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_picture
 
 from liftpose.convert import convert_official
 
@@ -52,7 +53,7 @@ def test_synthetic_walk_regenerates_the_committed_input(tmp_path):
 def test_lift_keypoints_writes_a_png(model_dir, tmp_path):
     out = run_example("lift_keypoints.py", "--model", model_dir, "--out", tmp_path / "pose.png", "--frame", "10")
     assert "frame 10 of 90" in out
-    assert (tmp_path / "pose.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_picture(tmp_path / "pose.png", (1040, 368))  # plot_lifted's 13 x 4.6 inches at dpi 80
 
 
 def test_lift_keypoints_takes_a_file_without_metadata(model_dir, tmp_path):
@@ -60,6 +61,7 @@ def test_lift_keypoints_takes_a_file_without_metadata(model_dir, tmp_path):
     np.save(tmp_path / "kp.npy", kp)
     args = ["--layout", "coco17", "--image-size", "640x480", "--fps", "30", "--out", tmp_path / "pose.png"]
     assert "frame 15 of 30" in run_example("lift_keypoints.py", tmp_path / "kp.npy", "--model", model_dir, *args)
+    assert_picture(tmp_path / "pose.png", (1040, 368))
 
 
 def test_coco_to_animation_writes_a_gif(model_dir, tmp_path):
@@ -80,4 +82,4 @@ def test_wild_to_bvh_writes_a_bvh_and_a_png(tmp_path):
     distance = float(out.split("distance from the camera ")[1].split(" m")[0])
     assert 3.5 < distance < 6.5
     assert len(bvhio.readAsBvh(str(tmp_path / "walk.bvh")).Root.Keyframes) == 90
-    assert (tmp_path / "path.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_picture(tmp_path / "path.png", (990, 405))  # 11 x 4.5 inches at dpi 90

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import assert_picture
 
 from liftpose import viz
 from liftpose.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS
@@ -68,7 +69,7 @@ def test_plot_pose_3d_is_upright_and_coloured_by_side(plt, tmp_path):
     # the person's left (camera +x) is drawn on the right of the plot, as in the video
     assert ax.lines[BONES.index((0, 4))].get_data_3d()[0][1] > 0
     ax.figure.savefig(tmp_path / "pose.png")
-    assert (tmp_path / "pose.png").stat().st_size > 10_000
+    assert_picture(tmp_path / "pose.png", (500, 500))  # 5 x 5 inches at the default dpi 100
 
 
 def test_plot_pose_3d_overlay_keeps_everything_in_view(plt):
@@ -88,7 +89,7 @@ def test_plot_pose_2d_uses_image_axes(plt, tmp_path):
     ax = viz.plot_pose_2d(uv[0], image_size=(1000, 800))
     assert ax.get_xlim() == (0, 1000) and ax.get_ylim() == (800, 0)  # v grows downwards
     ax.figure.savefig(tmp_path / "pose2d.png")
-    assert (tmp_path / "pose2d.png").stat().st_size > 5_000
+    assert_picture(tmp_path / "pose2d.png", (500, 500))
 
 
 def test_animate_writes_a_gif_with_one_frame_per_pose(plt, tmp_path):
@@ -124,7 +125,7 @@ def test_joint_errors_plot_shows_each_joints_mean_error(plt, tmp_path):
     ax = viz.plot_joint_errors(pred, target)
     np.testing.assert_allclose([bar.get_height() for bar in ax.patches], offsets * 1000)
     ax.figure.savefig(tmp_path / "errors.png")
-    assert (tmp_path / "errors.png").stat().st_size > 10_000
+    assert_picture(tmp_path / "errors.png", (800, 400))
 
 
 def test_joint_errors_with_procrustes_ignore_a_similarity_transform():

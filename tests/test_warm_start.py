@@ -47,9 +47,17 @@ def test_t81_from_t27_keeps_the_per_frame_embedding_and_resamples_positions():
             assert torch.equal(a, b), name
 
 
-def test_what_cannot_be_carried_is_listed():
-    skipped = transfer_weights(_model(27, 0), _model(27, 1, d_model=128, d_ff=256))
-    assert "embed.weight" in skipped and "vte_pos" in skipped
+def test_what_cannot_be_carried_is_listed_and_left_as_it_was():
+    """Another width: every tensor of another shape is listed (in state_dict order) and untouched,
+    every other one is copied."""
+    source, target = _model(27, 0), _model(27, 1, d_model=128, d_ff=256)
+    before = {name: value.clone() for name, value in target.state_dict().items()}
+    src = source.state_dict()
+    skipped = transfer_weights(source, target)
+    assert skipped == [name for name, value in before.items() if src[name].shape != value.shape]
+    assert "embed.weight" in skipped and "vte_pos" in skipped and len(skipped) < len(before)
+    for name, value in target.state_dict().items():
+        assert torch.equal(value, before[name] if name in skipped else src[name]), name
 
 
 def test_train_init_from_starts_from_the_other_models_weights(tmp_path):

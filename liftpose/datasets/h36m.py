@@ -17,6 +17,7 @@ import numpy as np
 
 from ..camera import Camera
 from ..errors import LiftposeError
+from ..world import root_relative
 
 TRAIN_SUBJECTS: tuple[str, ...] = ("S1", "S5", "S6", "S7", "S8")
 TEST_SUBJECTS: tuple[str, ...] = ("S9", "S11")
@@ -168,7 +169,7 @@ def load_h36m(
                     subject=subject,
                     action=action,
                     camera=cid,
-                    poses_3d=(x_cam - x_cam[:, :1]).astype(np.float32),
+                    poses_3d=root_relative(x_cam).astype(np.float32),
                     keypoints_2d=uv.astype(np.float32),
                     width=cam.width,
                     height=cam.height,
