@@ -31,19 +31,25 @@ def mirror_average(run: Callable[[torch.Tensor], torch.Tensor], frames: torch.Te
 
 class WindowEncoder:
     """Embeds frames as they arrive (each frame once) and encodes every window of T frames as soon
-    as it is complete. Works on S parallel streams (sequences, mirrored copies) at once."""
+    as it is complete. Works on S parallel streams (sequences, mirrored copies) at once.
 
-    def __init__(self, net: FoldedNet, batch_size: int) -> None:
+    With ``step`` > 1 only windows 0, step, 2 * step, ... of the stream are encoded (a subset of
+    the centre frames, for quick evaluations); the others are skipped, not computed."""
+
+    def __init__(self, net: FoldedNet, batch_size: int, step: int = 1) -> None:
         self.net = net
         self.batch_size = batch_size
+        self.step = step
         self.frames = net.frames
         #: Called after every forward pass as ``on_batch(fraction, windows)``: the fraction of this
         #: push's windows encoded so far and the number of windows (per stream) it completes.
         self.on_batch: Callable[[float, int], None] | None = None
         self._tail: torch.Tensor | None = None  # the last T-1 embeddings: the start of the next windows
+        self._windows = 0  # windows completed since the start (or reset), encoded or skipped
 
     def push(self, frames: torch.Tensor) -> torch.Tensor:
-        """Next frames (S, k, J, 2) -> centre predictions (S, m, J, 3) of the m windows they complete."""
+        """Next frames (S, k, J, 2) -> centre predictions (S, m, J, 3) of the m windows they complete
+        (with ``step``: of those among them whose index in the stream is a multiple of ``step``)."""
         emb = self.net.embed(frames)
         if self._tail is not None:
             emb = torch.cat([self._tail, emb], dim=1)
@@ -51,11 +57,14 @@ class WindowEncoder:
         if emb.shape[1] < self.frames:
             return emb.new_empty(emb.shape[0], 0, self.net.joints, 3)
         windows = emb.unfold(1, self.frames, 1).transpose(2, 3)  # (S, m, T, d): a view, no copy
-        return self._encode(windows)
+        first = -self._windows % self.step  # the first of these windows whose index is a multiple of step
+        self._windows += windows.shape[1]
+        return self._encode(windows[:, first :: self.step])
 
     def reset(self) -> None:
         """Forget the carried-over frames (the next push starts a new sequence)."""
         self._tail = None
+        self._windows = 0
 
     def _encode(self, windows: torch.Tensor) -> torch.Tensor:
         """(S, m, T, d) -> (S, m, J, 3), about ``batch_size`` windows per forward pass."""

@@ -120,17 +120,21 @@ def evaluate_sequences(
     """Lift every sequence and aggregate protocol 1 and 2 per action, one :class:`Evaluation` per flip.
 
     ``progress(done_sequences, total, done_frames)`` is called before the first and after each sequence.
+    With ``options["every"] = n`` only frames 0, n, 2n, ... of each sequence are lifted and scored
+    (a subset; the standard protocol scores every frame).
     """
+    every = int((options or {}).get("every", 1))
     errors: dict[bool, dict[str, list[np.ndarray]]] = {f: {"mpjpe": [], "p_mpjpe": []} for f in flips}
     frames = 0
     if progress:
         progress(0, len(seqs), 0)
     for i, seq in enumerate(seqs):
+        target = seq.poses_3d[::every]
         for flip, pred in lift(lifter, seq, flips, **(options or {})).items():
             pred = root_relative(pred)  # protocol 1 subtracts the pelvis (the Lifter already zeroes it)
-            errors[flip]["mpjpe"].append(1000 * mpjpe(pred, seq.poses_3d))
-            errors[flip]["p_mpjpe"].append(1000 * p_mpjpe(pred, seq.poses_3d))
-        frames += len(seq.poses_3d)
+            errors[flip]["mpjpe"].append(1000 * mpjpe(pred, target))
+            errors[flip]["p_mpjpe"].append(1000 * p_mpjpe(pred, target))
+        frames += len(target)
         if progress:
             progress(i + 1, len(seqs), frames)
     names = [s.action for s in seqs]
@@ -204,6 +208,9 @@ def evaluate_h36m(
                 seqs = [s for s in seqs if s.camera in cameras]
         notes += [f"{name}: {w.message}" for w in caught]
         notes += coverage_notes(seqs, name) if not cameras else [f"{name}: cameras {', '.join(cameras)} only"]
+        every = int((options or {}).get("every", 1))
+        if every > 1:
+            notes.append(f"{name}: every {every}th frame only (a subset; the standard protocol scores every frame)")
         name_progress = partial(progress, name) if progress else None
         evals += evaluate_sequences(lifter, seqs, name, flips=flips, options=options, progress=name_progress)
     return evals, list(dict.fromkeys(notes))
@@ -268,6 +275,14 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--mode", choices=MODES, default="window", help="Lifter.predict mode (default: window)")
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the Lifter's choice)")
     p.add_argument(
+        "--every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="score only frames 0, N, 2N, ... of each sequence, each with its whole window (a subset for "
+        "quick checks of long models; default 1, the standard protocol)",
+    )
+    p.add_argument(
         "--precision",
         choices=tuple(PRECISIONS),
         default="float32",
@@ -296,7 +311,7 @@ def run(args: argparse.Namespace) -> list[Evaluation]:
     start = time.time()
     subjects = tuple(args.subjects)
     cameras = tuple(args.cameras) if args.cameras else None
-    options = {"mode": args.mode, "precision": args.precision, "batch_size": args.batch_size}
+    options = {"mode": args.mode, "precision": args.precision, "batch_size": args.batch_size, "every": args.every}
     evals, notes = evaluate_h36m(
         lifter,
         args.data,
@@ -318,6 +333,7 @@ def run(args: argparse.Namespace) -> list[Evaluation]:
             "subjects": list(subjects),
             "cameras": list(cameras or ("all",)),
             "mode": args.mode,
+            "every": args.every,
             "precision": args.precision,
             "receptive_field": lifter.receptive_field,
             "seconds": round(time.time() - start, 1),

@@ -135,6 +135,7 @@ class Lifter:
         progress: Progress = None,
         precision: str | None = None,
         check: bool = True,
+        every: int = 1,
     ) -> np.ndarray | torch.Tensor:
         """2D keypoints -> root-relative 3D joints in metres, one pose per input frame.
 
@@ -160,13 +161,17 @@ class Lifter:
         docs/performance.md). ``check``: the input checks of :mod:`liftpose.checks` (keypoints
         that look normalised, in another layout's order, upside down, outside the image or with
         width and height swapped raise :class:`~liftpose.LiftposeError` or warn; points far
-        outside the image are treated as missing); ``check=False`` skips them.
+        outside the image are treated as missing); ``check=False`` skips them. ``every``: lift only
+        frames 0, every, 2 * every, ... (window mode at 50 fps only; each still sees its whole
+        window), ``ceil(T / every)`` poses: the same poses as ``predict(...)[::every]`` for a
+        fraction of the compute, for quick evaluations on a subset of frames.
 
         Returns float32 (T, 17, 3) or (N, T, 17, 3) camera-frame joints in metres with the pelvis
         at zero: a numpy array for numpy input, a tensor on the input's device for tensor input.
         """
         if mode not in MODES:
             raise LiftposeError(f"mode must be one of {MODES}, got {mode!r}")
+        every = _positive("every", every)
         x, batched = _as_sequences(keypoints_2d)
         spec = _checked_layout(x, layout)
         size = checks.image_size(image_size, normalized)
@@ -181,6 +186,11 @@ class Lifter:
         resampled = fps is not None and fps != MODEL_FPS
         if resampled:
             x = resample(x, fps, MODEL_FPS)
+        if every > 1 and (mode != "window" or resampled):
+            raise LiftposeError(
+                f"every={every} needs mode='window' and input at {MODEL_FPS:g} fps (got mode={mode!r}, fps={fps}); "
+                "pass every=1, or lift the whole sequence and take every n-th pose"
+            )
         batch_size = _positive("batch_size", batch_size) if batch_size is not None else self.batch_size
         chunk_size = _positive("chunk_size", chunk_size) if chunk_size is not None else self.chunk_size
         net = FoldedNet(self.model, _dtype(precision or self.precision))
@@ -188,7 +198,7 @@ class Lifter:
             if mode == "fast":
                 poses = self._lift_fast(net, x, flip, batch_size, report)
             else:
-                poses = self._lift_windows(net, x, flip, batch_size, chunk_size, report)
+                poses = self._lift_windows(net, x, flip, batch_size, chunk_size, report, every)
         if resampled:
             poses = resample(poses.cpu(), MODEL_FPS, fps, frames=length)
         poses = poses if batched else poses[0]
@@ -220,23 +230,33 @@ class Lifter:
         return PoseStream(encoder, get_layout(layout), threshold, size, flip, normalized=normalized, check=check)
 
     def _lift_windows(
-        self, net: FoldedNet, x: torch.Tensor, flip: bool, batch_size: int, chunk_size: int, report: _Report
+        self,
+        net: FoldedNet,
+        x: torch.Tensor,
+        flip: bool,
+        batch_size: int,
+        chunk_size: int,
+        report: _Report,
+        every: int = 1,
     ) -> torch.Tensor:
-        """Normalised (N, L, J, 2) on the device -> centre-window poses (N, L, J, 3), pelvis zeroed."""
+        """Normalised (N, L, J, 2) on the device -> centre-window poses (N, ceil(L / every), J, 3) of
+        frames 0, every, 2 * every, ..., pelvis zeroed."""
         n, length = x.shape[:2]
         pad = self.receptive_field // 2
-        encoder = WindowEncoder(net, batch_size)
-        poses = x.new_empty(n, length, self.model.cfg.joints, 3)
+        encoder = WindowEncoder(net, batch_size, step=every)
+        poses = x.new_empty(n, -(-length // every), self.model.cfg.joints, 3)
         done = 0
         # progress after every forward pass: the frames done before this chunk, plus its share
-        encoder.on_batch = lambda fraction, windows: report(int(n * (done + fraction * windows)))
+        encoder.on_batch = lambda fraction, windows: report(
+            min(n * length, int(n * every * (done + fraction * windows)))
+        )
         for start in range(-pad, length + pad, chunk_size):
             # Frames start ... start+chunk_size-1 of the edge-padded sequence, gathered by clamped index.
             idx = torch.arange(start, min(start + chunk_size, length + pad), device=x.device).clamp_(0, length - 1)
             centres = mirror_average(encoder.push, x[:, idx], flip)
             poses[:, done : done + centres.shape[1]] = centres
             done += centres.shape[1]
-            report(n * done)
+            report(min(n * length, n * every * done))
         poses[..., ROOT, :] = 0
         return poses
 

@@ -53,6 +53,18 @@ def test_evaluation_is_the_mean_error_per_action(lifter, data):
     assert "#1 MPJPE" in format_table(evals) and "Walk" in format_table(evals)
 
 
+def test_every_scores_a_subset_of_frames(lifter, data):
+    """--every n scores frames 0, n, 2n, ... of each sequence with the same windows as the full run."""
+    full, _ = evaluate_h36m(lifter, data, subjects=("S9",), inputs=("gt",), flips=(True,))
+    sub, notes = evaluate_h36m(lifter, data, subjects=("S9",), inputs=("gt",), flips=(True,), options={"every": 4})
+    seqs = load_h36m(data, ("S9",), "gt")
+    assert sum(sub[0].frames.values()) == sum(-(-len(s.poses_3d) // 4) for s in seqs) < sum(full[0].frames.values())
+    walking = [s for s in seqs if s.action.startswith("Walking")]
+    errs = np.concatenate([mpjpe(lift(lifter, s, (True,))[True][::4], s.poses_3d[::4]) for s in walking])
+    assert sub[0].mpjpe["Walking"] == pytest.approx(1000 * errs.mean(), rel=1e-5)
+    assert any("every 4th frame only" in n for n in notes)
+
+
 def test_options_are_keyword_only(lifter, data):
     with pytest.raises(TypeError, match="positional"):
         evaluate_h36m(lifter, data, ("S9",), ("gt",), (False,))

@@ -12,7 +12,7 @@ import torch
 from reference_oracle import reference_predict
 from safetensors.torch import load_file
 
-from liftpose import Lifter
+from liftpose import Lifter, LiftposeError
 from liftpose.camera import normalize_screen
 from liftpose.config import ModelConfig
 from liftpose.convert import convert_official
@@ -91,6 +91,32 @@ def test_matches_reference_loop_frame_by_frame(model27, flip, batch_size, chunk_
     assert out.shape == (45, 17, 3) and out.dtype == np.float32
     assert np.abs(out - ref).max() <= 1e-5
     assert np.abs(out[:, 1:]).min() > 0  # not trivially zero
+
+
+@pytest.mark.parametrize(
+    "frames, every, chunk_size", [(45, 3, None), (45, 4, 10), (45, 7, 1), (5, 2, None), (28, 27, 16), (13, 30, 4)]
+)
+def test_every_nth_frame_is_the_same_pose_for_less_compute(model27, frames, every, chunk_size):
+    """predict(every=n) == predict()[::n], across chunk boundaries, for sequences shorter than the
+    window and steps longer than the sequence; it encodes only those windows."""
+    pixels = _pixels(frames, seed=every, lead=(2,))
+    lifter = Lifter(model27, "cpu")
+    full = lifter.predict(pixels, (W, H), chunk_size=chunk_size)
+    calls = []
+    out = lifter.predict(pixels, (W, H), chunk_size=chunk_size, every=every, progress=lambda d, t: calls.append(d))
+    assert out.shape == (2, -(-frames // every), 17, 3)
+    np.testing.assert_allclose(out, full[:, ::every], atol=1e-6)
+    assert calls[-1] == 2 * frames  # progress still ends at all frames
+
+
+def test_every_needs_window_mode_at_the_model_rate(model27):
+    lifter = Lifter(model27, "cpu")
+    with pytest.raises(LiftposeError, match="every=2 needs mode='window'"):
+        lifter.predict(_pixels(30), (W, H), every=2, mode="fast")
+    with pytest.raises(LiftposeError, match="every=2 needs mode='window'"):
+        lifter.predict(_pixels(30), (W, H), every=2, fps=30)
+    with pytest.raises(LiftposeError, match="every must be a positive integer"):
+        lifter.predict(_pixels(30), (W, H), every=0)
 
 
 @pytest.mark.parametrize("frames", [1, 5])
