@@ -14,7 +14,6 @@ from conftest import DATA
 
 from liftpose import Lifter, evaluate, train
 from liftpose.cli import COMMANDS, build_parser, main
-from liftpose.convert import convert_official
 from liftpose.formats import load_keypoints
 from liftpose.registry import load_manifest
 
@@ -22,8 +21,8 @@ WALK = Path(__file__).resolve().parents[1] / "examples" / "data" / "walk_coco17.
 
 
 @pytest.fixture(scope="module")
-def model_dir(reference_dir, tmp_path_factory) -> Path:
-    return convert_official(reference_dir / "official_T27.pth", tmp_path_factory.mktemp("T27"))
+def model_dir(converted_27) -> Path:
+    return converted_27
 
 
 def lift(*args: str) -> None:

@@ -10,15 +10,13 @@ import numpy as np
 import pytest
 from conftest import assert_picture
 
-from liftpose.convert import convert_official
-
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 pytest.importorskip("matplotlib", reason='the examples need pip install "liftpose-transformer[viz]"')
 
 
 @pytest.fixture(scope="module")
-def model_dir(reference_dir, tmp_path_factory) -> Path:
-    return convert_official(reference_dir / "official_T27.pth", tmp_path_factory.mktemp("T27"))
+def model_dir(converted_27) -> Path:
+    return converted_27
 
 
 def run_example(name: str, *args) -> str:
