@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import DATA
 
-from liftpose import Lifter, evaluate, train
-from liftpose.cli import COMMANDS, build_parser, main
+from liftpose import Lifter
+from liftpose.cli import COMMANDS, build_parser, evaluate, main, train
 from liftpose.formats import load_keypoints
 from liftpose.registry import load_manifest
 

@@ -11,6 +11,7 @@ import torch
 from synthetic_h36m import write_synthetic_h36m
 
 from liftpose.augment import DetectorAugment
+from liftpose.cli.train import build_parser, config_from_args
 from liftpose.errors import LiftposeError
 from liftpose.serialization import load_model
 from liftpose.train import (
@@ -19,8 +20,6 @@ from liftpose.train import (
     _step_generator,
     batch_indices,
     bone_length_loss,
-    build_parser,
-    config_from_args,
     main,
     train,
 )
@@ -279,7 +278,7 @@ def test_namespace_still_trains_with_a_deprecation_warning(data, tmp_path):
             "4",
         ]
     )
-    with pytest.warns(DeprecationWarning, match=r"train\(config_from_args\(args\)\)"):
+    with pytest.warns(DeprecationWarning, match=r"train\(liftpose.cli.train.config_from_args\(args\)\)"):
         result = train(args)
     assert result.step == 0 and (tmp_path / "model.safetensors").exists()
     assert TrainConfig.load(tmp_path / TRAIN_CONFIG_FILE) == config_from_args(args)  # the run's record

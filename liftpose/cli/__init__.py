@@ -1,5 +1,7 @@
 """The ``liftpose`` command line: ``lift``, ``evaluate``, ``models``, ``convert``, ``export-onnx`` and
-``train`` (docs/cli.md)."""
+``train`` (docs/cli.md). Every argparse parser of liftpose lives in this package (the options of
+``evaluate`` and ``train`` in :mod:`liftpose.cli.evaluate` and :mod:`liftpose.cli.train`); below it
+the library takes typed arguments."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ._version import __version__
+from .._version import __version__
 
 #: What ``main`` turns into one line on stderr and exit code 1 (anything else is a bug: traceback).
 USER_ERRORS = (ValueError, FileNotFoundError, OSError, ImportError)
@@ -34,7 +36,7 @@ def _convert(args: argparse.Namespace) -> None:
     folder (model.safetensors + config.json) that --model and Lifter.from_pretrained load
     (docs/converting.md).
     """
-    from .convert import convert_official
+    from ..convert import convert_official
 
     out = convert_official(args.checkpoint, args.out_dir, frames=args.frames, strides=args.strides)
     print(f"wrote {out / 'model.safetensors'} and {out / 'config.json'}")
@@ -53,7 +55,7 @@ def _models(args: argparse.Namespace) -> None:
     List the named models (--model NAME): receptive field, status (available / planned), Human3.6M
     accuracy and the licence of the weights.
     """
-    from .registry import manifest_table
+    from ..registry import manifest_table
 
     print(manifest_table())
 
@@ -64,8 +66,8 @@ def _export_onnx(args: argparse.Namespace) -> None:
     Export a model to one self-contained .onnx file (keypoints_2d (batch, T, 17, 2) -> centre, window)
     and check it against PyTorch under onnxruntime (docs/onnx.md).
     """
-    from .export import export_onnx, verify_onnx
-    from .serialization import load_model
+    from ..export import export_onnx, verify_onnx
+    from ..serialization import load_model
 
     model = load_model(args.model, revision=args.revision)
     path = export_onnx(model, args.out, opset=args.opset)
@@ -103,9 +105,9 @@ def _lift(args: argparse.Namespace) -> None:
     Lift a 2D keypoint sequence (.npz/.npy/.json, see docs/formats.md) to root-relative 3D poses in
     metres, one per input frame, and write them to .npz (array poses_3d plus metadata) or .json.
     """
-    from .errors import LiftposeError
-    from .formats import LAYOUTS, load_keypoints, save_poses
-    from .predictor import MODEL_FPS, Lifter
+    from ..errors import LiftposeError
+    from ..formats import LAYOUTS, load_keypoints, save_poses
+    from ..predictor import MODEL_FPS, Lifter
 
     data = load_keypoints(args.input, key=args.key)
     layout = args.layout or data.layout
@@ -159,7 +161,7 @@ def _lift(args: argparse.Namespace) -> None:
             f"camera pitch {meta['camera_pitch']:.1f}, roll {meta['camera_roll']:.1f} degrees ({meta['ground']})"
         )
     if args.bvh:
-        from .bvh import write_bvh
+        from ..bvh import write_bvh
 
         bvh = write_bvh(args.bvh, poses, path, fps, ground=_ground_of(meta), scale=args.bvh_scale)
         print(f"wrote {args.bvh}: {bvh.frames} frames at {bvh.fps:g} fps, Y up, units x{args.bvh_scale:g} metres")
@@ -169,9 +171,9 @@ def _lift(args: argparse.Namespace) -> None:
 
 def _trajectory(args: argparse.Namespace, data, poses, image_size, layout: str, fps: float | None):
     """The pelvis path and the floor for ``lift --trajectory`` / ``--bvh``: (path (T, 3), metadata)."""
-    from .checks import to_pixels
-    from .ground import estimate_ground
-    from .trajectory import intrinsics, root_trajectory
+    from ..checks import to_pixels
+    from ..ground import estimate_ground
+    from ..trajectory import intrinsics, root_trajectory
 
     cam = intrinsics(image_size, focal=args.focal, fov=args.fov)
     keypoints = to_pixels(data.keypoints, image_size, args.normalized, check=False)
@@ -195,7 +197,7 @@ def _trajectory(args: argparse.Namespace, data, poses, image_size, layout: str, 
 def _ground_of(meta: dict):
     import numpy as np
 
-    from .ground import Ground
+    from ..ground import Ground
 
     return Ground(np.asarray(meta["up"], dtype=np.float64), 0.0, meta["ground"])
 
@@ -206,9 +208,9 @@ _GIF_FRAMES = 150
 
 def _draw(args: argparse.Namespace, keypoints, layout: str, image_size, poses, fps: float | None) -> None:
     """``lift --png / --gif``: 2D input, 3D from the camera and from the side (liftpose.viz)."""
-    from . import viz
-    from .checks import to_pixels
-    from .formats import to_h36m
+    from .. import viz
+    from ..checks import to_pixels
+    from ..formats import to_h36m
 
     xy = to_h36m(to_pixels(keypoints, image_size, args.normalized, check=False)[..., :2], layout)
     if args.png:
@@ -222,10 +224,10 @@ def _draw(args: argparse.Namespace, keypoints, layout: str, image_size, poses, f
 
 
 def _lift_arguments(lift: argparse.ArgumentParser) -> None:
-    from .formats import LAYOUTS
-    from .predictor import MODES, PRECISIONS
-    from .preprocess import DEFAULT_THRESHOLD
-    from .registry import default_model
+    from ..formats import LAYOUTS
+    from ..predictor import MODES, PRECISIONS
+    from ..preprocess import DEFAULT_THRESHOLD
+    from ..registry import default_model
 
     lift.add_argument(
         "input", help=".npz (array 'keypoints' or its only array), .npy or .json keypoints (T, K, 2 or 3)"
@@ -311,7 +313,7 @@ def _convert_arguments(c: argparse.ArgumentParser) -> None:
 
 
 def _export_arguments(e: argparse.ArgumentParser) -> None:
-    from .export import OPSET
+    from ..export import OPSET
 
     e.add_argument("model", help="a model name (see `liftpose models`), a weights folder or a .safetensors file")
     e.add_argument("out", help="the .onnx file to write")

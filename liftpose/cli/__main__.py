@@ -1,0 +1,5 @@
+"""``python -m liftpose.cli ARGS`` is ``liftpose ARGS``."""
+
+from . import main
+
+main()
