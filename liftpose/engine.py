@@ -37,12 +37,15 @@ class WindowEncoder:
     the centre frames, for quick evaluations); the others are skipped, not computed."""
 
     def __init__(self, net: FoldedNet, batch_size: int, step: int = 1) -> None:
+        if step < 1:
+            raise ValueError(f"step must be >= 1 (encode windows 0, step, 2 * step, ...), got {step}")
         self.net = net
         self.batch_size = batch_size
         self.step = step
         self.frames = net.frames
         #: Called after every forward pass as ``on_batch(fraction, windows)``: the fraction of this
-        #: push's windows encoded so far and the number of windows (per stream) it completes.
+        #: push's windows encoded so far and the number of windows (per stream) it encodes (all it
+        #: completes; with ``step``, those of them it keeps).
         self.on_batch: Callable[[float, int], None] | None = None
         self._tail: torch.Tensor | None = None  # the last T-1 embeddings: the start of the next windows
         self._windows = 0  # windows completed since the start (or reset), encoded or skipped

@@ -27,6 +27,7 @@ import numpy as np
 
 from .datasets.h36m import TEST_SUBJECTS, Sequence, action_name, load_h36m
 from .datasets.videopose3d import with_keypoints
+from .errors import LiftposeError
 from .metrics import mpjpe, p_mpjpe
 from .skeleton import average_mirrored, flip_poses
 from .world import root_relative
@@ -36,22 +37,10 @@ if TYPE_CHECKING:
 
 #: The 15 actions in the column order of the paper's tables, with their column headers.
 ACTIONS: dict[str, str] = {
-    "Directions": "Dir.",
-    "Discussion": "Disc.",
-    "Eating": "Eat",
-    "Greeting": "Greet",
-    "Phoning": "Phone",
-    "Photo": "Photo",
-    "Posing": "Pose",
-    "Purchases": "Purch.",
-    "Sitting": "Sit",
-    "SittingDown": "SitD.",
-    "Smoking": "Smoke",
-    "Waiting": "Wait",
-    "WalkDog": "WalkD.",
-    "Walking": "Walk",
-    "WalkTogether": "WalkT.",
-}
+    "Directions": "Dir.", "Discussion": "Disc.", "Eating": "Eat", "Greeting": "Greet", "Phoning": "Phone",
+    "Photo": "Photo", "Posing": "Pose", "Purchases": "Purch.", "Sitting": "Sit", "SittingDown": "SitD.",
+    "Smoking": "Smoke", "Waiting": "Wait", "WalkDog": "WalkD.", "Walking": "Walk", "WalkTogether": "WalkT.",
+}  # fmt: skip
 INPUT_NAMES = {"gt": "ground-truth 2D (projected)", "sh": "Stacked Hourglass detections"}
 
 
@@ -120,7 +109,7 @@ def evaluate_sequences(
     With ``options["every"] = n`` only frames 0, n, 2n, ... of each sequence are lifted and scored
     (a subset; the standard protocol scores every frame).
     """
-    every = int((options or {}).get("every", 1))
+    every = _every(options)
     errors: dict[bool, dict[str, list[np.ndarray]]] = {f: {"mpjpe": [], "p_mpjpe": []} for f in flips}
     frames = 0
     if progress:
@@ -141,6 +130,14 @@ def evaluate_sequences(
         p2, _ = action_means(names, errors[flip]["p_mpjpe"])
         out.append(Evaluation(input_name, flip, p1, p2, counts))
     return out
+
+
+def _every(options: Mapping[str, Any] | None) -> int:
+    """``options["every"]`` (default 1), checked: scoring every n-th frame needs a whole n >= 1."""
+    every = (options or {}).get("every", 1)
+    if isinstance(every, bool) or not isinstance(every, int | np.integer) or every < 1:
+        raise LiftposeError(f"every must be a positive integer (score frames 0, n, 2n, ...), got {every!r}")
+    return int(every)
 
 
 def coverage_notes(seqs: list[Sequence], input_name: str) -> list[str]:
@@ -205,9 +202,11 @@ def evaluate_h36m(
                 seqs = [s for s in seqs if s.camera in cameras]
         notes += [f"{name}: {w.message}" for w in caught]
         notes += coverage_notes(seqs, name) if not cameras else [f"{name}: cameras {', '.join(cameras)} only"]
-        every = int((options or {}).get("every", 1))
-        if every > 1:
-            notes.append(f"{name}: every {every}th frame only (a subset; the standard protocol scores every frame)")
+        if _every(options) > 1:
+            notes.append(
+                f"{name}: frames 0, {_every(options)}, {2 * _every(options)}, ... of each sequence only "
+                "(a subset; the standard protocol scores every frame)"
+            )
         name_progress = partial(progress, name) if progress else None
         evals += evaluate_sequences(lifter, seqs, name, flips=flips, options=options, progress=name_progress)
     return evals, list(dict.fromkeys(notes))

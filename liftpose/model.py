@@ -281,8 +281,8 @@ class FoldedNet:
     """
 
     def __init__(self, model: StridedTransformer, dtype: torch.dtype) -> None:
-        def cast(t: torch.Tensor) -> torch.Tensor:
-            return t.detach().to(dtype).contiguous()
+        def cast(t: torch.Tensor) -> torch.Tensor:  # a copy even where dtype and layout already fit
+            return t.detach().to(dtype, copy=True).contiguous()
 
         with torch.no_grad():
             self.model = model

@@ -137,7 +137,8 @@ class Lifter:
         check: bool = True,
         every: int = 1,
     ) -> np.ndarray | torch.Tensor:
-        """2D keypoints -> root-relative 3D joints in metres, one pose per input frame.
+        """2D keypoints -> root-relative 3D joints in metres, one pose per input frame (with
+        ``every``: per every n-th frame).
 
         ``keypoints_2d``: pixel coordinates (u right, v down), (T, K, 2), or (T, K, 3) with a
         detector's confidence, or a batch of equally long sequences (N, T, K, 2 or 3).
@@ -167,7 +168,8 @@ class Lifter:
         fraction of the compute, for quick evaluations on a subset of frames.
 
         Returns float32 (T, 17, 3) or (N, T, 17, 3) camera-frame joints in metres with the pelvis
-        at zero: a numpy array for numpy input, a tensor on the input's device for tensor input.
+        at zero (T frames of input; ``ceil(T / every)`` with ``every``): a numpy array for numpy
+        input, a tensor on the input's device for tensor input.
         """
         if mode not in MODES:
             raise LiftposeError(f"mode must be one of {MODES}, got {mode!r}")

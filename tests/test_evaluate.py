@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from synthetic_h36m import write_synthetic_h36m
 
-from liftpose import Lifter
+from liftpose import Lifter, LiftposeError
 from liftpose.datasets.h36m import load_h36m
 from liftpose.evaluate import action_means, evaluate_h36m, format_table, lift
 from liftpose.evaluate import main as evaluate_main
@@ -62,7 +62,12 @@ def test_every_scores_a_subset_of_frames(lifter, data):
     walking = [s for s in seqs if s.action.startswith("Walking")]
     errs = np.concatenate([mpjpe(lift(lifter, s, (True,))[True][::4], s.poses_3d[::4]) for s in walking])
     assert sub[0].mpjpe["Walking"] == pytest.approx(1000 * errs.mean(), rel=1e-5)
-    assert any("every 4th frame only" in n for n in notes)
+    assert any("frames 0, 4, 8, ... of each sequence only" in n for n in notes)
+    with pytest.raises(LiftposeError, match="every must be a positive integer"):
+        evaluate_h36m(lifter, data, subjects=("S9",), inputs=("gt",), options={"every": 0})
+    with pytest.raises(SystemExit) as exit_:
+        evaluate_main([str(data), "--data", str(data), "--every", "0"])
+    assert exit_.value.code == 2
 
 
 def test_options_are_keyword_only(lifter, data):

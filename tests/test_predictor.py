@@ -17,7 +17,7 @@ from liftpose.camera import normalize_screen
 from liftpose.config import ModelConfig
 from liftpose.convert import convert_official
 from liftpose.formats import LAYOUTS, to_h36m
-from liftpose.model import StridedTransformer
+from liftpose.model import FoldedNet, StridedTransformer
 from liftpose.preprocess import fill_gaps, resample
 from liftpose.serialization import save_pretrained
 from liftpose.skeleton import flip_poses
@@ -96,16 +96,19 @@ def test_matches_reference_loop_frame_by_frame(model27, flip, batch_size, chunk_
 @pytest.mark.parametrize(
     "frames, every, chunk_size", [(45, 3, None), (45, 4, 10), (45, 7, 1), (5, 2, None), (28, 27, 16), (13, 30, 4)]
 )
-def test_every_nth_frame_is_the_same_pose_for_less_compute(model27, frames, every, chunk_size):
+def test_every_nth_frame_is_the_same_pose_for_less_compute(model27, frames, every, chunk_size, monkeypatch):
     """predict(every=n) == predict()[::n], across chunk boundaries, for sequences shorter than the
     window and steps longer than the sequence; it encodes only those windows."""
     pixels = _pixels(frames, seed=every, lead=(2,))
     lifter = Lifter(model27, "cpu")
     full = lifter.predict(pixels, (W, H), chunk_size=chunk_size)
-    calls = []
+    calls, encoded = [], []
+    centre = FoldedNet.centre
+    monkeypatch.setattr(FoldedNet, "centre", lambda net, w: encoded.append(w.shape[:-2].numel()) or centre(net, w))
     out = lifter.predict(pixels, (W, H), chunk_size=chunk_size, every=every, progress=lambda d, t: calls.append(d))
     assert out.shape == (2, -(-frames // every), 17, 3)
     np.testing.assert_allclose(out, full[:, ::every], atol=1e-6)
+    assert sum(encoded) == 2 * 2 * -(-frames // every)  # two sequences, mirrored too: no window more
     assert calls[-1] == 2 * frames  # progress still ends at all frames
 
 

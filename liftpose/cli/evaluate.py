@@ -13,6 +13,13 @@ from ..datasets.videopose3d import read_positions_2d
 from ..evaluate import Evaluation, evaluate_h36m, format_table, to_json
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
+    return value
+
+
 def evaluate_module_doc() -> str:
     """The first paragraph of :mod:`liftpose.evaluate`'s docstring: the parser's description."""
     from .. import evaluate
@@ -56,7 +63,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument("--batch-size", type=int, help="windows per forward pass (default: the Lifter's choice)")
     p.add_argument(
         "--every",
-        type=int,
+        type=_positive_int,
         default=1,
         metavar="N",
         help="score only frames 0, N, 2N, ... of each sequence, each with its whole window (a subset for "
