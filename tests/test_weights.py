@@ -30,6 +30,7 @@ from liftpose.cli import main
 from liftpose.config import ModelConfig
 from liftpose.convert import convert_official
 from liftpose.errors import WeightsError
+from liftpose.formats import load_keypoints
 from liftpose.hub import resolve_weights
 from liftpose.registry import default_model, list_models, load_manifest
 from liftpose.serialization import load_model, save_pretrained
@@ -121,15 +122,17 @@ def hub_cache(converted, tmp_path, monkeypatch):
 
 def test_manifest_lists_the_models():
     manifest = load_manifest()
-    assert list(manifest) == ["h36m-27", "h36m-81", "h36m-243"]
+    assert list(manifest) == ["h36m-27", "h36m-27-clean", "h36m-81", "h36m-243"]
     for name, entry in manifest.items():
         assert entry.config == ModelConfig.for_frames(int(name.split("-")[1]))
         assert entry.repo_id == "liftpose/strided-transformer-h36m" and not entry.published
         assert entry.filename == f"{name}/model.safetensors" and entry.revision == "main"
         assert entry.training_data.startswith("Human3.6M S1,S5,S6,S7,S8")
         assert entry.licence.startswith("research-only")
-    assert [e.status for e in manifest.values()] == ["available", "planned", "planned"]
-    assert manifest["h36m-81"].sha256 is None and manifest["h36m-243"].sha256 is None
+    assert [e.status for e in manifest.values()] == ["available", "available", "planned", "available"]
+    assert manifest["h36m-81"].sha256 is None and manifest["h36m-81"].accuracy is None
+    for entry in manifest.values():  # what is available says what it was measured at
+        assert (entry.status == "available") == (entry.sha256 is not None and entry.accuracy is not None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         manifest["h36m-27"].sha256 = "0" * 64
 
@@ -147,14 +150,15 @@ def test_bundled_folder_holds_exactly_the_available_models_with_their_manifest_c
 
 def test_list_models_filters_by_pattern_and_status():
     assert list_models() == list(load_manifest())
-    assert list_models("h36m-2*") == ["h36m-27", "h36m-243"]
-    assert list_models(available=True) == ["h36m-27"]
+    assert list_models("h36m-2*") == ["h36m-27", "h36m-27-clean", "h36m-243"]
+    assert list_models(available=True) == ["h36m-27", "h36m-27-clean", "h36m-243"]
     assert list_models("h36m-8*", available=True) == []
 
 
 def test_unknown_name_suggests_close_ones_and_lists_the_known_ones():
     with pytest.raises(
-        WeightsError, match=r"unknown model 'h36m_27' \(did you mean 'h36m-27'.*known: h36m-27, h36m-81, h36m-243;"
+        WeightsError,
+        match=r"unknown model 'h36m_27' \(did you mean 'h36m-27'.*known: h36m-27, h36m-27-clean, h36m-81, h36m-243;",
     ):
         load_model("h36m_27")
     with pytest.raises(
@@ -198,11 +202,12 @@ def test_models_command_prints_one_line_per_model(capsys):
     assert lines[0].split()[:3] == ["name", "frames", "status"]
     assert [line.split()[:3] for line in lines[1:]] == [
         ["h36m-27", "27", "available"],
+        ["h36m-27-clean", "27", "available"],
         ["h36m-81", "81", "planned"],
-        ["h36m-243", "243", "planned"],
+        ["h36m-243", "243", "available"],
     ]
     assert all("research-only" in line for line in lines[1:])
-    assert all("not measured" in line for line in lines[2:])
+    assert ["not measured" in line for line in lines[1:]] == [False, False, True, False]
 
 
 def test_models_table_shows_measured_accuracy():
@@ -235,8 +240,24 @@ def test_bundled_h36m_27_loads_offline_and_matches_its_manifest_entry(monkeypatc
 
 
 def test_untrained_model_says_so():
-    with pytest.raises(WeightsError, match=r"'h36m-243' is not trained yet.*liftpose convert OFFICIAL.pth OUT_DIR"):
-        load_model("h36m-243")
+    with pytest.raises(WeightsError, match=r"'h36m-81' is not trained yet.*liftpose convert OFFICIAL.pth OUT_DIR"):
+        load_model("h36m-81")
+
+
+@pytest.mark.parametrize("name", ["h36m-27-clean", "h36m-243"])
+def test_every_bundled_model_loads_offline_by_name(name, monkeypatch):
+    """The design's headline call, Lifter.from_pretrained("h36m-243"), works offline on a fresh
+    clone, from the file the manifest names (size and sha256 checked)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    entry = load_manifest()[name]
+    path = resolve_weights(name)
+    assert path == hub.BUNDLED_DIR / entry.filename
+    assert path.stat().st_size == entry.size and hub.file_sha256(path) == entry.sha256
+    lifter = liftpose.Lifter.from_pretrained(name, device="cpu")
+    assert lifter.receptive_field == entry.config.frames
+    walk = load_keypoints(Path(__file__).resolve().parents[1] / "examples" / "data" / "walk_coco17.json")
+    poses = lifter.predict(walk.keypoints, walk.image_size, layout=walk.layout, fps=walk.fps, flip=False)
+    assert poses.shape == (len(walk.keypoints), 17, 3) and np.isfinite(poses).all()
 
 
 def test_name_loads_through_hf_hub_download(hub_cache, converted, monkeypatch):
