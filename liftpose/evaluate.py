@@ -27,7 +27,6 @@ import numpy as np
 
 from .datasets.h36m import TEST_SUBJECTS, Sequence, action_name, load_h36m
 from .datasets.videopose3d import with_keypoints
-from .errors import LiftposeError
 from .metrics import mpjpe, p_mpjpe
 from .skeleton import average_mirrored, flip_poses
 from .world import root_relative
@@ -109,14 +108,15 @@ def evaluate_sequences(
     With ``options["every"] = n`` only frames 0, n, 2n, ... of each sequence are lifted and scored
     (a subset; the standard protocol scores every frame).
     """
-    every = _every(options)
+    every = (options or {}).get("every", 1)  # Lifter.predict checks it
     errors: dict[bool, dict[str, list[np.ndarray]]] = {f: {"mpjpe": [], "p_mpjpe": []} for f in flips}
     frames = 0
     if progress:
         progress(0, len(seqs), 0)
     for i, seq in enumerate(seqs):
+        preds = lift(lifter, seq, flips, **(options or {}))
         target = seq.poses_3d[::every]
-        for flip, pred in lift(lifter, seq, flips, **(options or {})).items():
+        for flip, pred in preds.items():
             pred = root_relative(pred)  # protocol 1 subtracts the pelvis (the Lifter already zeroes it)
             errors[flip]["mpjpe"].append(1000 * mpjpe(pred, target))
             errors[flip]["p_mpjpe"].append(1000 * p_mpjpe(pred, target))
@@ -130,14 +130,6 @@ def evaluate_sequences(
         p2, _ = action_means(names, errors[flip]["p_mpjpe"])
         out.append(Evaluation(input_name, flip, p1, p2, counts))
     return out
-
-
-def _every(options: Mapping[str, Any] | None) -> int:
-    """``options["every"]`` (default 1), checked: scoring every n-th frame needs a whole n >= 1."""
-    every = (options or {}).get("every", 1)
-    if isinstance(every, bool) or not isinstance(every, int | np.integer) or every < 1:
-        raise LiftposeError(f"every must be a positive integer (score frames 0, n, 2n, ...), got {every!r}")
-    return int(every)
 
 
 def coverage_notes(seqs: list[Sequence], input_name: str) -> list[str]:
@@ -202,9 +194,10 @@ def evaluate_h36m(
                 seqs = [s for s in seqs if s.camera in cameras]
         notes += [f"{name}: {w.message}" for w in caught]
         notes += coverage_notes(seqs, name) if not cameras else [f"{name}: cameras {', '.join(cameras)} only"]
-        if _every(options) > 1:
+        every = (options or {}).get("every", 1)
+        if every != 1:
             notes.append(
-                f"{name}: frames 0, {_every(options)}, {2 * _every(options)}, ... of each sequence only "
+                f"{name}: frames 0, {every}, {2 * every}, ... of each sequence only "
                 "(a subset; the standard protocol scores every frame)"
             )
         name_progress = partial(progress, name) if progress else None
