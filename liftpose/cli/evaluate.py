@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from .. import evaluate as evaluate_module
 from ..datasets.h36m import TEST_SUBJECTS
 from ..datasets.videopose3d import read_positions_2d
 from ..evaluate import Evaluation, evaluate_h36m, format_table, to_json
@@ -20,17 +21,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def evaluate_module_doc() -> str:
-    """The first paragraph of :mod:`liftpose.evaluate`'s docstring: the parser's description."""
-    from .. import evaluate
-
-    return (evaluate.__doc__ or "").split("\n\n")[0]
-
-
 def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     from ..predictor import MODES, PRECISIONS
 
-    p = p or argparse.ArgumentParser(prog="liftpose evaluate", description=evaluate_module_doc())
+    p = p or argparse.ArgumentParser(
+        prog="liftpose evaluate", description=(evaluate_module.__doc__ or "").split("\n\n")[0]
+    )
     p.add_argument(
         "model", help="model name (e.g. h36m-27, see `liftpose models`) or folder with model.safetensors + config.json"
     )
