@@ -8,7 +8,9 @@ inputs with the defects of real detections:
 - **real detections**: a fraction of the windows take the Stacked Hourglass detections of the same
   frames instead of the ground truth (``DetectorAugment.detections``);
 - **joint definitions**: a constant offset per window and joint (a detector's "hip" or "head" is
-  not the motion-capture marker), then per-frame jitter of a per-window strength;
+  not the motion-capture marker), then per-frame jitter of a per-window strength; a fraction of
+  the ground-truth windows (``clean``) can be left exact, so that clean 2D stays in the training
+  distribution;
 - **dropped joints**: spans of frames in which a joint is missing, filled by linear interpolation
   over time as ``preprocess.fill_gaps`` does at inference;
 - **adapter joints**: pelvis, spine and thorax rebuilt from the hips and shoulders exactly as the
@@ -58,6 +60,7 @@ class DetectorAugment:
     other half detector-like defects; all zero leaves the input as it is."""
 
     detections: float = 0.5  # fraction of windows taken from the detections (where present)
+    clean: float = 0.0  # fraction of the ground-truth windows left without imitated offsets and jitter
     offset_px: float = 6.0  # std of the constant per-joint offset of a window
     jitter_px: float = 4.0  # per-frame noise std, drawn per window uniformly in [0, jitter_px]
     drop: float = 0.2  # probability that a window has dropped joints
@@ -68,7 +71,7 @@ class DetectorAugment:
     shift: float = 0.25  # shift of the person, uniform in [-shift, shift] normalised units per axis
 
     def __post_init__(self) -> None:
-        for name in ("detections", "drop", "adapter", "framing"):
+        for name in ("detections", "clean", "drop", "adapter", "framing"):
             if not 0 <= getattr(self, name) <= 1:
                 raise LiftposeError(f"{name} is a probability in [0, 1], got {getattr(self, name)}")
         if self.scale < 1:
@@ -87,6 +90,8 @@ class DetectorAugment:
 
         # Ground-truth windows get imitated detector errors; real detections have their own.
         noise = self.offset_px * randn(b, 1, gt.shape[2], 2) + self.jitter_px * rand(b, 1, 1, 1) * randn(*gt.shape)
+        if self.clean > 0:  # drawn only when asked for, so that runs without it keep their batches
+            noise = noise * (rand(b) >= self.clean)[:, None, None, None]
         x = gt + UNITS_PER_PX * noise
         if detections is not None and self.detections > 0:
             x = torch.where((rand(b) < self.detections)[:, None, None, None], detections, x)

@@ -86,3 +86,22 @@ def test_framing_scales_about_the_mean_pelvis_within_the_range():
 def test_probabilities_outside_zero_one_are_refused():
     with pytest.raises(ValueError, match="probability"):
         DetectorAugment(drop=1.5)
+
+
+def test_clean_leaves_that_fraction_of_ground_truth_windows_exact():
+    x = _windows(b=400)
+    out = DetectorAugment(**{**OFF, "clean": 0.25, "offset_px": 6, "jitter_px": 4})(
+        x, None, torch.Generator().manual_seed(0)
+    )
+    exact = (out == x).flatten(1).all(1).float().mean().item()
+    assert 0.17 < exact < 0.33  # about a quarter, drawn per window
+    moved = (out - x).abs().flatten(1).amax(1)
+    assert ((moved == 0) | (moved > 1e-3)).all()  # a window is left alone or perturbed, not half of each
+
+
+def test_clean_zero_keeps_the_batches_of_runs_made_without_it():
+    x, det = _windows(), _windows(1)
+    a = DetectorAugment()(x, det, torch.Generator().manual_seed(5))
+    b = DetectorAugment(clean=0.0)(x, det, torch.Generator().manual_seed(5))
+    c = DetectorAugment(clean=0.5)(x, det, torch.Generator().manual_seed(5))
+    assert torch.equal(a, b) and not torch.equal(a, c)

@@ -47,6 +47,9 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
     p.add_argument(
         "--aug-detections", type=float, default=aug.detections, help="fraction of windows from SH detections"
     )
+    p.add_argument(
+        "--aug-clean", type=float, default=aug.clean, help="fraction of ground-truth windows without offsets/jitter"
+    )
     p.add_argument("--aug-offset-px", type=float, default=aug.offset_px, help="per-joint definition offset std (px)")
     p.add_argument("--aug-jitter-px", type=float, default=aug.jitter_px, help="largest per-frame jitter std (px)")
     p.add_argument("--aug-drop", type=float, default=aug.drop, help="probability of dropped, interpolated joints")
@@ -82,6 +85,7 @@ def build_parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentP
 #: DetectorAugment fields with an ``--aug-*`` option (``--aug-offset-px`` sets ``offset_px``).
 _AUG_OPTIONS: tuple[str, ...] = (
     "detections",
+    "clean",
     "offset_px",
     "jitter_px",
     "drop",
