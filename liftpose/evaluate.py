@@ -108,13 +108,14 @@ def evaluate_sequences(
     With ``options["every"] = n`` only frames 0, n, 2n, ... of each sequence are lifted and scored
     (a subset; the standard protocol scores every frame).
     """
-    every = (options or {}).get("every", 1)  # Lifter.predict checks it
+    options = options or {}
+    every = options.get("every", 1)  # Lifter.predict checks it
     errors: dict[bool, dict[str, list[np.ndarray]]] = {f: {"mpjpe": [], "p_mpjpe": []} for f in flips}
     frames = 0
     if progress:
         progress(0, len(seqs), 0)
     for i, seq in enumerate(seqs):
-        preds = lift(lifter, seq, flips, **(options or {}))
+        preds = lift(lifter, seq, flips, **options)
         target = seq.poses_3d[::every]
         for flip, pred in preds.items():
             pred = root_relative(pred)  # protocol 1 subtracts the pelvis (the Lifter already zeroes it)
