@@ -466,18 +466,19 @@ def _read_checkpoint(path: Path, model: StridedTransformer, opt: torch.optim.Opt
 
 class _Monitor:
     """The progress lines: the mean loss and throughput every ``log_every`` steps, the quick
-    validation every ``eval_every`` steps (and both at the last step)."""
+    validation every ``eval_every`` steps (and both at the last step, and at a ``max_minutes``
+    stop, so that a run stopped by the clock ends with a reading of the weights it wrote)."""
 
     def __init__(self, config: TrainConfig, steps_per_epoch: int, pools: _Pools) -> None:
         self.config, self.steps_per_epoch, self.pools = config, steps_per_epoch, pools
         self.t0, self.losses = time.time(), []
 
-    def _due(self, step: int, every: int) -> bool:
-        return step % every == 0 or step == self.config.steps
+    def _due(self, step: int, every: int, last: bool) -> bool:
+        return last or step % every == 0 or step == self.config.steps
 
-    def loss(self, step: int, lr: float, loss: float) -> None:
+    def loss(self, step: int, lr: float, loss: float, last: bool = False) -> None:
         self.losses.append(loss)
-        if self._due(step, self.config.log_every):
+        if self._due(step, self.config.log_every, last):
             rate = len(self.losses) * self.config.batch / (time.time() - self.t0)
             log.info(
                 "step %d epoch %.2f lr %.2e loss %.5f (%.0f samples/s)",
@@ -489,8 +490,8 @@ class _Monitor:
             )
             self.t0, self.losses = time.time(), []
 
-    def validate(self, model: StridedTransformer, step: int) -> None:
-        if not self.pools.val or not self._due(step, self.config.eval_every):
+    def validate(self, model: StridedTransformer, step: int, last: bool = False) -> None:
+        if not self.pools.val or not self._due(step, self.config.eval_every, last):
             return
         subjects = "+".join(self.pools.val_subjects)
         for source, pool in self.pools.val.items():
@@ -555,11 +556,11 @@ def train(config: TrainConfig) -> TrainResult:
         lr = config.lr * config.lr_decay ** (step // steps_per_epoch)
         result.losses.append(_train_step(model, opt, batches, config, step, lr))
         step += 1
-        monitor.loss(step, lr, result.losses[-1])
         stop = time.time() > deadline
+        monitor.loss(step, lr, result.losses[-1], last=stop)
         if step % config.save_every == 0 or step == config.steps or stop:
             _write_checkpoint(checkpoint, model, opt, step, cfg)
-        monitor.validate(model, step)
+        monitor.validate(model, step, last=stop)
         if stop:
             log.info("stopped at step %d after --max-minutes %s: continue with --resume", step, config.max_minutes)
             break

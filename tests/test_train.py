@@ -67,6 +67,14 @@ def test_max_minutes_stops_with_a_checkpoint_that_resumes_exactly(data, tmp_path
     assert stopped.losses + resumed.losses == straight.losses
 
 
+def test_a_stop_by_the_clock_ends_with_a_loss_line_and_a_validation(data, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="liftpose.train"):
+        train(_config(data, tmp_path, 10, max_minutes=0, log_every=100, eval_every=100))
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(re.match(r"step 1 epoch .* loss ", line) for line in lines), lines  # not due by log_every
+    assert any(re.match(r"step 1 val MPJPE \(STE, gt 2D, \d+ windows of S9\)", line) for line in lines), lines
+
+
 def test_random_streams_of_a_step_are_those_of_earlier_versions():
     """Checkpoints of earlier runs resume exactly only while a step draws what it always drew."""
     assert batch_indices(100, 4, seed=3, step=7, steps_per_epoch=5).tolist() == [74, 89, 47, 70]
