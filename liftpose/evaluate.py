@@ -9,8 +9,10 @@ is the mean over all frames of all its sequences ("Walking 1" counts as "Walking
 "WalkTogether" are actions of their own); "Avg" is the mean of the action means.
 
 Without and with flip augmentation come from one pass: the sequence and its mirror image are
-lifted together (``flip=False``) and the flip result is their average after mirroring back,
-which is what ``Lifter.predict(flip=True)`` computes.
+lifted (``flip=False``) and the flip result is their average after mirroring back, which is what
+``Lifter.predict(flip=True)`` computes. What ``Lifter.predict`` warns about a sequence (a person
+lying down, far-off points, ...) is warned again with the sequence's name in front
+(``S7/SittingDown/54138969: ...``, ``... (mirrored): ...`` for its mirror image).
 """
 
 from __future__ import annotations
@@ -83,14 +85,27 @@ def mirror_pixels(keypoints_2d: np.ndarray, width: float) -> np.ndarray:
 
 def lift(lifter: Lifter, seq: Sequence, flips: tuple[bool, ...], **options: Any) -> dict[bool, np.ndarray]:
     """Predict one sequence for each flip setting: ``{flip: (N, 17, 3) metres}``, pelvis at zero.
-    ``options`` go to :meth:`Lifter.predict` (``mode``, ``batch_size``, ...)."""
-    size = (seq.width, seq.height)
+    ``options`` go to :meth:`Lifter.predict` (``mode``, ``batch_size``, ...); its warnings are
+    warned again with the sequence's name in front."""
+    name = f"{seq.subject}/{seq.action}/{seq.camera}"
+    plain = _predict_named(lifter, seq.keypoints_2d, seq, name, options)
     if not any(flips):
-        return {False: lifter.predict(seq.keypoints_2d, size, flip=False, **options)}
-    both = np.stack([seq.keypoints_2d, mirror_pixels(seq.keypoints_2d, seq.width)])
-    plain, mirrored = lifter.predict(both, size, flip=False, **options)
+        return {False: plain}
+    mirrored = _predict_named(lifter, mirror_pixels(seq.keypoints_2d, seq.width), seq, f"{name} (mirrored)", options)
     flipped = average_mirrored(plain, mirrored)
     return {flip: flipped if flip else plain for flip in flips}
+
+
+def _predict_named(
+    lifter: Lifter, keypoints_2d: np.ndarray, seq: Sequence, name: str, options: Mapping[str, Any]
+) -> np.ndarray:
+    """``lifter.predict`` of one sequence without flip, its warnings re-warned as ``"NAME: message"``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pred = lifter.predict(keypoints_2d, (seq.width, seq.height), flip=False, **options)
+    for w in caught:
+        warnings.warn(f"{name}: {w.message}", w.category, stacklevel=3)
+    return pred
 
 
 def evaluate_sequences(

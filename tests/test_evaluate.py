@@ -1,5 +1,6 @@
 """Human3.6M evaluation: aggregation as in the paper's tables, flip from one pass, the command."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,6 +9,7 @@ from synthetic_h36m import write_synthetic_h36m
 
 from liftpose import Lifter, LiftposeError
 from liftpose.datasets.h36m import load_h36m
+from liftpose.errors import LiftposeWarning
 from liftpose.evaluate import action_means, evaluate_h36m, format_table, lift
 from liftpose.evaluate import main as evaluate_main
 from liftpose.metrics import mpjpe
@@ -39,6 +41,16 @@ def test_flip_from_one_pass_equals_predict_with_flip(lifter, data):
     size = (seq.width, seq.height)
     np.testing.assert_allclose(both[True], lifter.predict(seq.keypoints_2d, size, flip=True), atol=1e-5)
     np.testing.assert_allclose(both[False], lifter.predict(seq.keypoints_2d, size, flip=False), atol=1e-5)
+
+
+def test_warnings_of_a_sequence_name_it_and_its_mirror_image(lifter, data):
+    seq = load_h36m(data, ("S9",), "gt")[0]
+    centre = np.array([seq.width, seq.height]) / 2
+    lying = dataclasses.replace(seq, keypoints_2d=(seq.keypoints_2d - centre) @ np.array([[0.0, 1], [-1, 0]]) + centre)
+    with pytest.warns(LiftposeWarning) as caught:  # the body is not upright
+        lift(lifter, lying, (False, True))
+    name = f"{seq.subject}/{seq.action}/{seq.camera}"
+    assert {str(w.message).split(": ")[0] for w in caught} == {name, f"{name} (mirrored)"}
 
 
 def test_evaluation_is_the_mean_error_per_action(lifter, data):
