@@ -547,6 +547,16 @@ def train(config: TrainConfig) -> TrainResult:
         pools.train, config.batch, config.seed, steps_per_epoch, config.detector_augment, config.noise_px / PX_PER_UNIT
     )
     step = _read_checkpoint(checkpoint, model, opt, cfg) if resuming else 0
+    detections = " and their SH detections" if pools.train.detections is not None else ""
+    log.info(
+        "%d training windows of %s (%s 2D%s); an epoch of the lr decay is %d steps of %d",
+        len(pools.train),
+        "+".join(config.subjects),
+        config.input,
+        detections,
+        steps_per_epoch,
+        config.batch,
+    )
 
     model.train()
     result = TrainResult(config.out, step, step)

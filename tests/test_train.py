@@ -12,6 +12,7 @@ from synthetic_h36m import write_synthetic_h36m
 
 from liftpose.augment import DetectorAugment
 from liftpose.cli.train import build_parser, config_from_args
+from liftpose.datasets.h36m import load_h36m
 from liftpose.errors import LiftposeError
 from liftpose.serialization import load_model
 from liftpose.train import (
@@ -320,9 +321,11 @@ def test_command_prints_the_progress_lines_on_stdout(data, tmp_path, capsys, cap
         ]
     )
     lines = capsys.readouterr().out.splitlines()
-    assert re.fullmatch(r"step 1 epoch 0\.25 lr 1\.00e-03 loss \d+\.\d{5} \(\d+ samples/s\)", lines[0]), lines
+    windows = sum(len(s.poses_3d) for s in load_h36m(data, ("S1",), "gt"))  # a window per frame
+    assert lines[0] == f"{windows} training windows of S1 (gt 2D); an epoch of the lr decay is 4 steps of 4", lines
+    assert re.fullmatch(r"step 1 epoch 0\.25 lr 1\.00e-03 loss \d+\.\d{5} \(\d+ samples/s\)", lines[1]), lines
     assert re.fullmatch(r"step 2 val MPJPE \(STE, gt 2D, \d+ windows of S9\): \d+\.\d mm", lines[-1]), lines
-    assert len(lines) == 3  # the two loss lines and the validation, nothing else
+    assert len(lines) == 4  # the data line, the two loss lines and the validation, nothing else
     assert logging.getLogger("liftpose.train").handlers == []  # the command's handler is gone afterwards
 
 
