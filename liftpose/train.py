@@ -26,7 +26,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import KW_ONLY, asdict, dataclass, field, fields
 from numbers import Integral, Real
 from pathlib import Path
@@ -462,6 +462,29 @@ def _read_checkpoint(path: Path, model: StridedTransformer, opt: torch.optim.Opt
     step = int(state["step"])
     log.info("resumed from %s at step %d", path, step)
     return step
+
+
+def average_checkpoints(paths: Iterable[str | os.PathLike]) -> StridedTransformer:
+    """The model whose weights are the mean of the weights of the ``last.pt`` checkpoints ``paths``
+    (snapshots of one run, e.g. every 80 steps of its last 1,000): checkpoint averaging, which
+    smooths out the step-to-step noise of small-batch training (Izmailov et al. 2018, "Averaging
+    weights leads to wider optima"). Floating-point tensors, BatchNorm running statistics
+    included, are averaged; integer buffers (BatchNorm's step counters) are the last checkpoint's.
+    Raises :class:`~liftpose.errors.LiftposeError` if the checkpoints are of different networks."""
+    paths = list(paths)
+    if not paths:
+        raise LiftposeError("average_checkpoints needs at least one checkpoint, got none")
+    states = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+    configs = {json.dumps(s["config"], sort_keys=True) for s in states}
+    if len(configs) > 1:
+        raise LiftposeError(f"checkpoints of different networks cannot be averaged: configs {sorted(configs)}")
+    mean = {}
+    for name, last in states[-1]["model"].items():
+        tensors = [s["model"][name] for s in states]
+        mean[name] = torch.stack(tensors).mean(0) if last.is_floating_point() else last
+    model = StridedTransformer(ModelConfig.from_dict(states[0]["config"]))
+    model.load_state_dict(mean)
+    return model
 
 
 class _Monitor:

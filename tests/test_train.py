@@ -19,6 +19,7 @@ from liftpose.train import (
     TRAIN_CONFIG_FILE,
     TrainConfig,
     _step_generator,
+    average_checkpoints,
     batch_indices,
     bone_length_loss,
     main,
@@ -74,6 +75,27 @@ def test_a_stop_by_the_clock_ends_with_a_loss_line_and_a_validation(data, tmp_pa
     lines = [r.getMessage() for r in caplog.records]
     assert any(re.match(r"step 1 epoch .* loss ", line) for line in lines), lines  # not due by log_every
     assert any(re.match(r"step 1 val MPJPE \(STE, gt 2D, \d+ windows of S9\)", line) for line in lines), lines
+
+
+def test_average_checkpoints_is_the_mean_of_the_weights(data, tmp_path):
+    train(_config(data, tmp_path / "a", 5))
+    first = tmp_path / "step5.pt"
+    (tmp_path / "a" / "last.pt").rename(first)
+    train(_config(data, tmp_path / "a", 10, resume=False, seed=1))
+    second = tmp_path / "a" / "last.pt"
+    states = [torch.load(p, weights_only=True)["model"] for p in (first, second)]
+    mean = average_checkpoints([first, second]).state_dict()
+    assert any(not torch.equal(a, b) for a, b in zip(states[0].values(), states[1].values(), strict=True))
+    for name, value in mean.items():
+        a, b = states[0][name], states[1][name]
+        expected = (a + b) / 2 if a.is_floating_point() else b  # step counters: the last checkpoint's
+        torch.testing.assert_close(value, expected, rtol=0, atol=1e-7, msg=name)
+    torch.testing.assert_close(average_checkpoints([second]).state_dict(), states[1], rtol=0, atol=0)
+    with pytest.raises(LiftposeError, match="at least one checkpoint"):
+        average_checkpoints([])
+    train(_config(data, tmp_path / "b", 1, frames=81))
+    with pytest.raises(LiftposeError, match="different networks"):
+        average_checkpoints([second, tmp_path / "b" / "last.pt"])
 
 
 def test_random_streams_of_a_step_are_those_of_earlier_versions():
